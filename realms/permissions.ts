@@ -1,0 +1,138 @@
+/**
+ * Per-role URI permissions (style.md §1.8 lesson 5): rules indexed with the router's own URI
+ * matcher, the single most specific rule decides, deny by default, decisions cached.
+ */
+
+import type { MatchPolicy } from '../router/protocol/uri.js';
+import { UriIndex } from '../router/matching/uri-index.js';
+
+export type Action = 'call' | 'register' | 'publish' | 'subscribe';
+
+export interface PermissionRule {
+  uri: string;
+  match: MatchPolicy;
+  /** A missing flag means deny. */
+  allow: Partial<Record<Action, boolean>>;
+  /** `caller` applies to call/register decisions, `publisher` to publish/subscribe decisions. */
+  disclose?: { caller?: boolean; publisher?: boolean };
+}
+
+/**
+ * `disclose` is caller disclosure for call/register and publisher disclosure for
+ * publish/subscribe. It is always false when `allow` is false.
+ */
+export interface Decision {
+  allow: boolean;
+  disclose: boolean;
+}
+
+const ACTIONS: readonly Action[] = ['call', 'register', 'publish', 'subscribe'];
+
+// Decisions are shared frozen constants so the cached hot path allocates nothing.
+const DENY: Decision = Object.freeze({ allow: false, disclose: false });
+const ALLOW: Decision = Object.freeze({ allow: true, disclose: false });
+const ALLOW_DISCLOSE: Decision = Object.freeze({ allow: true, disclose: true });
+
+export const DEFAULT_PERMISSION_CACHE_SIZE = 10_000;
+
+/** Slot of an action in per-action arrays; -1 for anything else (untyped callers get DENY). */
+function slotOf(action: Action): number {
+  switch (action) {
+    case 'call':
+      return 0;
+    case 'register':
+      return 1;
+    case 'publish':
+      return 2;
+    case 'subscribe':
+      return 3;
+    default:
+      return -1;
+  }
+}
+
+function discloseFlag(rule: PermissionRule, action: Action): boolean {
+  const d = rule.disclose;
+  if (d === undefined) return false;
+  return (action === 'call' || action === 'register' ? d.caller : d.publisher) === true;
+}
+
+/**
+ * The permissions of one role on one realm.
+ *
+ * Precedence: the single most specific matching rule decides, with the dealer's §8.3 order
+ * (exact over prefix over wildcard; longer prefix first; wildcards compared run by run of literal
+ * components). A less specific rule never overrides or adds to it, so a `wamp.` prefix rule with
+ * an empty `allow` carves the meta API out of a `""` prefix allow-all. Rules with the identical
+ * (uri, match) are merged: an action is allowed only if every one of them allows it (deny beats
+ * allow), and disclosed if any of them discloses it.
+ *
+ * Instances are immutable; when a role's rules change build a new instance (which also discards
+ * the cache).
+ */
+export class RolePermissions {
+  /** Per (uri, match): the decision for each action slot. */
+  private readonly index = new UriIndex<readonly Decision[]>();
+  /** One map per action slot so the key is the URI itself: no string concatenation per call. */
+  private readonly cache: Map<string, Decision>[] = ACTIONS.map(() => new Map<string, Decision>());
+  private readonly cacheSize: number;
+  private cached = 0;
+
+  constructor(rules: PermissionRule[], options: { cacheSize?: number } = {}) {
+    const cacheSize = options.cacheSize ?? DEFAULT_PERMISSION_CACHE_SIZE;
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+      throw new RangeError(`cacheSize must be a non-negative integer, got ${String(cacheSize)}`);
+    }
+    this.cacheSize = cacheSize;
+
+    interface Merged {
+      allow: boolean[];
+      disclose: boolean[];
+    }
+    const merged = new UriIndex<Merged>();
+    for (const rule of rules) {
+      let m = merged.get(rule.uri, rule.match);
+      if (m === undefined) {
+        m = { allow: ACTIONS.map(() => true), disclose: ACTIONS.map(() => false) };
+        merged.set(rule.uri, rule.match, m);
+      }
+      for (const action of ACTIONS) {
+        const slot = slotOf(action);
+        m.allow[slot] = m.allow[slot]! && rule.allow[action] === true;
+        m.disclose[slot] = m.disclose[slot]! || discloseFlag(rule, action);
+      }
+    }
+    for (const [uri, match, m] of merged.entries()) {
+      const decisions = m.allow.map((allow, slot) => (!allow ? DENY : m.disclose[slot] ? ALLOW_DISCLOSE : ALLOW));
+      this.index.set(uri, match, decisions);
+    }
+  }
+
+  /** Allow/disclose for `action` on the concrete `uri`. The result is frozen and shared. */
+  decide(uri: string, action: Action): Decision {
+    const slot = slotOf(action);
+    if (slot < 0) return DENY;
+    const cache = this.cache[slot]!;
+    const hit = cache.get(uri);
+    if (hit !== undefined) return hit;
+
+    const decision = this.index.bestMatch(uri)?.[slot] ?? DENY;
+    if (this.cacheSize > 0) {
+      // Clearing when full is crude but O(1) amortised and cannot be pinned by a hostile URI mix.
+      if (this.cached >= this.cacheSize) this.clearCache();
+      cache.set(uri, decision);
+      this.cached++;
+    }
+    return decision;
+  }
+
+  /** Number of cached decisions (bounded by `cacheSize`). */
+  get cachedDecisions(): number {
+    return this.cached;
+  }
+
+  clearCache(): void {
+    for (const map of this.cache) map.clear();
+    this.cached = 0;
+  }
+}

@@ -1,0 +1,222 @@
+import { UriIndex } from './matching/uri-index.js';
+import type { Limits } from './limits.js';
+import { ErrorUri } from './protocol/errors.js';
+import { randomId, routerScopeId } from './protocol/ids.js';
+import { MessageType, type Dict, type Event, type Publish, type Subscribe, type Unsubscribe } from './protocol/messages.js';
+import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
+import type { Serializer } from './serializer/serializer.js';
+import type { Session } from './session.js';
+import type { Authorizer } from '../realms/authorizer.js';
+
+/**
+ * The broker of one realm: the subscription index and publication fan-out (wamp-spec §7).
+ * Every publication is authorized for the publisher and, at delivery, for each subscriber on the
+ * concrete topic, so a pattern subscription never leaks an event its role may not see
+ * (style §1.8 lesson 6). An EVENT is encoded once per (subscription, serializer).
+ */
+
+export interface Subscription {
+  readonly id: number;
+  readonly uri: string;
+  readonly match: MatchPolicy;
+  readonly created: string;
+  readonly subscribers: Set<Session>;
+}
+
+/** Hooks for the meta API; the broker itself publishes nothing into `wamp.`. */
+export interface BrokerObserver {
+  subscriptionCreated?(session: Session, subscription: Subscription): void;
+  subscribed?(session: Session, subscription: Subscription): void;
+  unsubscribed?(session: Session, subscription: Subscription): void;
+  subscriptionDeleted?(session: Session, subscription: Subscription): void;
+}
+
+export class Broker {
+  private readonly index = new UriIndex<Subscription>();
+  private readonly byId = new Map<number, Subscription>();
+  private readonly bySession = new Map<Session, Map<number, Subscription>>();
+  observer: BrokerObserver = {};
+
+  constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
+
+  get subscriptionCount(): number {
+    return this.byId.size;
+  }
+
+  getSubscription(id: number): Subscription | undefined {
+    return this.byId.get(id);
+  }
+
+  subscribe(session: Session, message: Subscribe): void {
+    const match = message.options.match ?? 'exact';
+    if (!isMatchPolicy(match)) return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.invalidArgument, 'unknown match policy');
+    if (!isValidUri(message.topic, match, this.limits)) return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.invalidUri, 'invalid topic URI');
+    if (!this.authorizer.decide(session, message.topic, 'subscribe').allow) {
+      return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.notAuthorized, 'not authorized to subscribe');
+    }
+    const own = this.sessionSubscriptions(session);
+    let subscription = this.index.get(message.topic, match);
+    if (subscription && own.has(subscription.id)) {
+      // Re-subscribing returns the existing subscription (wamp-spec §3).
+      return session.send({ type: MessageType.SUBSCRIBED, request: message.request, subscription: subscription.id });
+    }
+    if (own.size >= this.limits.maxSubscriptionsPerSession) {
+      return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.optionNotAllowed, 'too many subscriptions');
+    }
+    const created = !subscription;
+    if (!subscription) {
+      subscription = {
+        id: routerScopeId((id) => this.byId.has(id)), uri: message.topic, match,
+        created: new Date().toISOString(), subscribers: new Set(),
+      };
+      this.index.set(subscription.uri, match, subscription);
+      this.byId.set(subscription.id, subscription);
+    }
+    subscription.subscribers.add(session);
+    own.set(subscription.id, subscription);
+    session.send({ type: MessageType.SUBSCRIBED, request: message.request, subscription: subscription.id });
+    if (created) this.observer.subscriptionCreated?.(session, subscription);
+    this.observer.subscribed?.(session, subscription);
+  }
+
+  unsubscribe(session: Session, message: Unsubscribe): void {
+    const subscription = this.bySession.get(session)?.get(message.subscription);
+    if (!subscription) {
+      return session.sendError(MessageType.UNSUBSCRIBE, message.request, ErrorUri.noSuchSubscription, 'no such subscription');
+    }
+    this.removeSubscriber(session, subscription);
+    session.send({ type: MessageType.UNSUBSCRIBED, request: message.request });
+  }
+
+  publish(session: Session, message: Publish): void {
+    const { options, topic } = message;
+    const acknowledge = options.acknowledge === true;
+    const refuse = (uri: string, text: string) => {
+      if (acknowledge) session.sendError(MessageType.PUBLISH, message.request, uri, text);
+    };
+    if (!isValidUri(topic, 'exact', this.limits)) return refuse(ErrorUri.invalidUri, 'invalid topic URI');
+    if (isReservedUri(topic)) return refuse(ErrorUri.notAuthorized, 'the wamp. namespace is reserved for the router');
+    const decision = this.authorizer.decide(session, topic, 'publish');
+    if (!decision.allow) return refuse(ErrorUri.notAuthorized, 'not authorized to publish');
+    const filter = parseReceiverFilter(options);
+    if (!filter) return refuse(ErrorUri.invalidArgument, 'invalid exclude/eligible option');
+
+    const publication = randomId();
+    const disclose = decision.disclose || options.disclose_me === true;
+    const publisher = disclose
+      ? { publisher: session.id, publisher_authid: session.authid, publisher_authrole: session.authrole }
+      : undefined;
+    const excludeMe = options.exclude_me !== false;
+    for (const subscription of this.index.matchAll(topic)) {
+      this.deliver(subscription, topic, publication, message, publisher, (receiver) =>
+        (receiver !== session || !excludeMe) && filter(receiver));
+    }
+    if (acknowledge) session.send({ type: MessageType.PUBLISHED, request: message.request, publication });
+  }
+
+  /** Internal publication by the router itself (meta events): no publisher, no publish check. */
+  publishInternal(topic: string, args: unknown[], kwargs?: Dict, exclude?: Session): void {
+    const publication = randomId();
+    for (const subscription of this.index.matchAll(topic)) {
+      this.deliver(subscription, topic, publication, { args, kwargs }, undefined, (receiver) => receiver !== exclude);
+    }
+  }
+
+  private deliver(
+    subscription: Subscription, topic: string, publication: number, payload: { args?: unknown[]; kwargs?: Dict },
+    publisher: Dict | undefined, eligible: (receiver: Session) => boolean,
+  ): void {
+    const details: Dict = subscription.match === 'exact' ? {} : { topic };
+    if (publisher) Object.assign(details, publisher);
+    const event: Event = {
+      type: MessageType.EVENT, subscription: subscription.id, publication, details,
+      args: payload.args, kwargs: payload.kwargs,
+    };
+    const frames = new FrameCache(event);
+    for (const receiver of subscription.subscribers) {
+      if (!eligible(receiver)) continue;
+      // Delivery-time check on the concrete topic: a pattern subscription may cover denied URIs.
+      if (subscription.match !== 'exact' && !this.authorizer.decide(receiver, topic, 'subscribe').allow) continue;
+      receiver.sendFrame(frames.for(receiver.serializer));
+    }
+  }
+
+  /** Drop every subscription of a leaving session at once. */
+  detach(session: Session): void {
+    const own = this.bySession.get(session);
+    if (!own) return;
+    for (const subscription of [...own.values()]) this.removeSubscriber(session, subscription);
+    this.bySession.delete(session);
+  }
+
+  private removeSubscriber(session: Session, subscription: Subscription): void {
+    subscription.subscribers.delete(session);
+    this.bySession.get(session)?.delete(subscription.id);
+    this.observer.unsubscribed?.(session, subscription);
+    if (subscription.subscribers.size === 0) {
+      this.index.delete(subscription.uri, subscription.match);
+      this.byId.delete(subscription.id);
+      this.observer.subscriptionDeleted?.(session, subscription);
+    }
+  }
+
+  private sessionSubscriptions(session: Session): Map<number, Subscription> {
+    let own = this.bySession.get(session);
+    if (!own) this.bySession.set(session, (own = new Map()));
+    return own;
+  }
+}
+
+/** Encodes a message at most once per serializer, on first use. */
+export class FrameCache {
+  private readonly frames = new Map<Serializer, Buffer | string>();
+  private array: unknown[] | undefined;
+  constructor(private readonly message: Event) {}
+
+  for(serializer: Serializer): Buffer | string {
+    let frame = this.frames.get(serializer);
+    if (frame === undefined) {
+      this.array ??= encodeEvent(this.message);
+      frame = serializer.encode(this.array);
+      this.frames.set(serializer, frame);
+    }
+    return frame;
+  }
+}
+
+function encodeEvent(e: Event): unknown[] {
+  const head: unknown[] = [MessageType.EVENT, e.subscription, e.publication, e.details];
+  const hasKwargs = e.kwargs !== undefined && Object.keys(e.kwargs).length > 0;
+  if (hasKwargs) head.push(e.args ?? [], e.kwargs);
+  else if (e.args !== undefined) head.push(e.args);
+  return head;
+}
+
+/**
+ * Subscriber black/whitelisting (wamp-spec §7.3): returns a predicate, or undefined when an option
+ * has the wrong type. Without any of these options every receiver passes.
+ */
+export function parseReceiverFilter(options: Dict): ((receiver: Session) => boolean) | undefined {
+  const ids = (key: string) => listOf(options[key], (v): v is number => typeof v === 'number');
+  const names = (key: string) => listOf(options[key], (v): v is string => typeof v === 'string');
+  const exclude = ids('exclude');
+  const eligible = ids('eligible');
+  const excludeAuthid = names('exclude_authid');
+  const excludeAuthrole = names('exclude_authrole');
+  const eligibleAuthid = names('eligible_authid');
+  const eligibleAuthrole = names('eligible_authrole');
+  const all = [exclude, eligible, excludeAuthid, excludeAuthrole, eligibleAuthid, eligibleAuthrole];
+  if (all.some((list) => list === null)) return undefined;
+  if (all.every((list) => list === undefined)) return () => true;
+  return (r) =>
+    (!eligible || eligible.has(r.id)) && (!eligibleAuthid || eligibleAuthid.has(r.authid))
+    && (!eligibleAuthrole || eligibleAuthrole.has(r.authrole)) && !exclude?.has(r.id)
+    && !excludeAuthid?.has(r.authid) && !excludeAuthrole?.has(r.authrole);
+}
+
+/** undefined = option absent; null = present with the wrong type. */
+function listOf<T>(value: unknown, is: (v: unknown) => v is T): Set<T> | undefined | null {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every(is)) return null;
+  return new Set(value);
+}

@@ -1,0 +1,287 @@
+/**
+ * Router configuration: the types, one ajv schema compiled once at module load, and the checks a
+ * schema cannot express. Unknown keys are errors everywhere, so a misspelt limit is reported instead
+ * of silently keeping its default. Every problem is reported as `<json path>: <reason>`.
+ */
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LIMIT_SPECS, type Limits } from './limits.js';
+import { isValidUri, type MatchPolicy } from './protocol/uri.js';
+
+export type SerializerName = 'json' | 'msgpack' | 'cbor';
+
+export interface ListenerConfig {
+  type: 'websocket';
+  host: string;
+  port: number;
+  path: string;
+  serializers: SerializerName[];
+  /** Origins (`scheme://host[:port]`) accepted in addition to the listener's own host. */
+  allowedOrigins: string[];
+  /** Refuse upgrades without an Origin header (that is, non-browser clients). */
+  requireOrigin: boolean;
+}
+
+export type Action = 'call' | 'register' | 'publish' | 'subscribe';
+
+export interface PermissionConfig {
+  uri: string;
+  match: MatchPolicy;
+  /** A missing action means deny. */
+  allow: Partial<Record<Action, boolean>>;
+  disclose?: { caller?: boolean; publisher?: boolean };
+}
+
+export interface RoleConfig {
+  name: string;
+  permissions: PermissionConfig[];
+}
+
+export interface AnonymousAuthConfig {
+  role: string;
+}
+
+/** One key per enabled method; a realm without any admits nobody. */
+export interface AuthConfig {
+  anonymous?: AnonymousAuthConfig;
+}
+
+export interface RealmConfig {
+  name: string;
+  roles: RoleConfig[];
+  auth: AuthConfig;
+}
+
+export interface LogConfig {
+  level: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export interface RouterConfig {
+  listeners: ListenerConfig[];
+  limits: Limits;
+  realms: RealmConfig[];
+  log: LogConfig;
+}
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+
+  constructor(source: string, problems: ConfigProblem[]) {
+    super(`invalid ${source}:\n${problems.map((p) => `${p.path}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `router.config.json` at the package root (this file runs as `dist/router/config.js`). */
+export const DEFAULT_CONFIG_PATH: string = fileURLToPath(new URL('../../router.config.json', import.meta.url));
+
+const SERIALIZERS: SerializerName[] = ['json', 'msgpack', 'cbor'];
+const ACTIONS: Action[] = ['call', 'register', 'publish', 'subscribe'];
+
+/** An object schema that rejects unknown keys. */
+function object(properties: Record<string, object>, required: string[] = [], extra: object = {}): object {
+  return { type: 'object', properties, required, additionalProperties: false, ...extra };
+}
+
+function booleans(names: string[]): Record<string, object> {
+  return Object.fromEntries(names.map((name) => [name, { type: 'boolean' }]));
+}
+
+const NAME = { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S+$' };
+
+const limitsSchema = object(
+  Object.fromEntries(
+    Object.entries(LIMIT_SPECS).map(([name, spec]) => [
+      name,
+      { type: 'integer', minimum: spec.min, maximum: spec.max, default: spec.default, description: spec.why },
+    ]),
+  ),
+  [],
+  { default: {} },
+);
+
+const listenerSchema = object(
+  {
+    type: { type: 'string', enum: ['websocket'] },
+    host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S+$', default: '127.0.0.1' },
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+    path: { type: 'string', pattern: '^/\\S*$', maxLength: 1024, default: '/ws' },
+    serializers: {
+      type: 'array',
+      items: { type: 'string', enum: SERIALIZERS },
+      minItems: 1,
+      uniqueItems: true,
+      default: SERIALIZERS,
+    },
+    allowedOrigins: {
+      type: 'array',
+      // What browsers send in the Origin header: no path, not even a trailing slash.
+      items: { type: 'string', maxLength: 2048, pattern: '^[A-Za-z][A-Za-z0-9+.\\-]*://[^/\\s]+$' },
+      uniqueItems: true,
+      default: [],
+    },
+    requireOrigin: { type: 'boolean', default: false },
+  },
+  ['type'],
+);
+
+const permissionSchema = object(
+  {
+    uri: { type: 'string' },
+    match: { type: 'string', enum: ['exact', 'prefix', 'wildcard'] },
+    allow: object(booleans(ACTIONS)),
+    disclose: object(booleans(['caller', 'publisher'])),
+  },
+  ['uri', 'match', 'allow'],
+);
+
+const realmSchema = object(
+  {
+    name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_\\-@.]{2,254}$' },
+    roles: {
+      type: 'array',
+      items: object({ name: NAME, permissions: { type: 'array', items: permissionSchema, default: [] } }, ['name']),
+      default: [],
+    },
+    auth: object({ anonymous: object({ role: NAME }, ['role']) }, [], { default: {} }),
+  },
+  ['name'],
+);
+
+const routerSchema = object(
+  {
+    listeners: { type: 'array', items: listenerSchema, default: [{ type: 'websocket' }] },
+    limits: limitsSchema,
+    realms: { type: 'array', items: realmSchema, minItems: 1 },
+    log: object({ level: { type: 'string', enum: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info' } }, [], {
+      default: {},
+    }),
+  },
+  ['realms'],
+);
+
+// verbose: errors carry the offending value, which the messages quote.
+const validateSchema = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(routerSchema);
+
+function describe(error: ErrorObject): ConfigProblem {
+  const path = error.instancePath || '/';
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return { path, message: `unknown key ${JSON.stringify(params.additionalProperty)}` };
+    case 'required':
+      return { path, message: `missing required key ${JSON.stringify(params.missingProperty)}` };
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ');
+      return { path, message: `must be one of ${allowed} (got ${JSON.stringify(error.data)})` };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'pattern':
+    case 'minLength':
+    case 'maxLength':
+      return { path, message: `${error.message} (got ${JSON.stringify(error.data)})` };
+    default:
+      return { path, message: error.message ?? error.keyword };
+  }
+}
+
+/** What the schema cannot say: URIs per match policy, uniqueness, references between sections. */
+function semanticProblems(config: RouterConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const firstSeen = (seen: Map<string, string>, key: string, path: string, what: string) => {
+    const earlier = seen.get(key);
+    if (earlier === undefined) seen.set(key, path);
+    else problems.push({ path, message: `duplicate ${what} (same as ${earlier})` });
+  };
+
+  const listeners = new Map<string, string>();
+  config.listeners.forEach((listener, i) => {
+    // Port 0 asks the OS for a fresh port, so several of those never collide.
+    if (listener.port !== 0) {
+      firstSeen(listeners, `${listener.host}:${listener.port}`, `/listeners/${i}`, `listener ${listener.host}:${listener.port}`);
+    }
+  });
+
+  const realms = new Map<string, string>();
+  config.realms.forEach((realm, r) => {
+    const at = `/realms/${r}`;
+    firstSeen(realms, realm.name, `${at}/name`, `realm name ${JSON.stringify(realm.name)}`);
+    const roles = new Map<string, string>();
+    realm.roles.forEach((role, o) => {
+      firstSeen(roles, role.name, `${at}/roles/${o}/name`, `role name ${JSON.stringify(role.name)}`);
+      role.permissions.forEach((permission, p) => {
+        if (!isValidUri(permission.uri, permission.match, config.limits)) {
+          problems.push({
+            path: `${at}/roles/${o}/permissions/${p}/uri`,
+            message: `${JSON.stringify(permission.uri)} is not a valid URI for match "${permission.match}"`,
+          });
+        }
+      });
+    });
+    const anonymous = realm.auth.anonymous;
+    if (anonymous !== undefined && !roles.has(anonymous.role)) {
+      problems.push({
+        path: `${at}/auth/anonymous/role`,
+        message: `role ${JSON.stringify(anonymous.role)} is not defined on realm ${JSON.stringify(realm.name)}`,
+      });
+    }
+  });
+  return problems;
+}
+
+function validate(input: unknown, source: string): RouterConfig {
+  let data: unknown;
+  try {
+    data = structuredClone(input);
+  } catch {
+    throw new ConfigError(source, [{ path: '/', message: 'must be plain JSON data' }]);
+  }
+  if (!validateSchema(data)) throw new ConfigError(source, (validateSchema.errors ?? []).map(describe));
+  const config = data as RouterConfig;
+  const problems = semanticProblems(config);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return config;
+}
+
+/**
+ * Checks `input` and returns a copy with every default filled in; `input` itself is not modified.
+ * Throws ConfigError listing every problem found. Semantic checks run only once the schema passes.
+ */
+export function validateConfig(input: unknown): RouterConfig {
+  return validate(input, 'config');
+}
+
+/** Reads a JSON config file and validates it; any failure is a ConfigError naming the file. */
+export function loadConfigFile(path: string): RouterConfig {
+  const source = `config file ${path}`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (err) {
+    throw new ConfigError(source, [{ path: '/', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(source, [{ path: '/', message: `invalid JSON${position(text, err as Error)}: ${(err as Error).message}` }]);
+  }
+  return validate(input, source);
+}
+
+/** " at line L column C" from V8's "... at position N", or "" when the message has no position. */
+function position(text: string, err: Error): string {
+  const match = /position (\d+)/.exec(err.message);
+  if (match === null) return '';
+  const before = text.slice(0, Number(match[1])).split('\n');
+  return ` at line ${before.length} column ${before[before.length - 1]!.length + 1}`;
+}

@@ -1,0 +1,316 @@
+import { UriIndex } from './matching/uri-index.js';
+import type { Limits } from './limits.js';
+import { ErrorUri } from './protocol/errors.js';
+import { routerScopeId } from './protocol/ids.js';
+import {
+  MessageType, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister, type Yield,
+} from './protocol/messages.js';
+import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
+import type { Session } from './session.js';
+import type { Authorizer } from '../realms/authorizer.js';
+
+/**
+ * The dealer of one realm: registrations, callee selection and in-flight calls (wamp-spec §8).
+ * A call lives in two maps, by caller request ID and by the callee's INVOCATION request ID, so
+ * that either side leaving or answering finds it in one lookup.
+ */
+
+export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
+const INVOKE_POLICIES = new Set<InvokePolicy>(['single', 'roundrobin', 'random', 'first', 'last']);
+export type CancelMode = 'skip' | 'kill' | 'killnowait';
+const CANCEL_MODES = new Set<CancelMode>(['skip', 'kill', 'killnowait']);
+
+export interface Callee {
+  readonly session: Session;
+  readonly registration: Registration;
+  /** Crossbar-style cap on this callee's in-flight invocations; 0 = none. */
+  readonly concurrency: number;
+  readonly discloseCaller: boolean;
+  inFlight: number;
+}
+
+export interface Registration {
+  readonly id: number;
+  readonly uri: string;
+  readonly match: MatchPolicy;
+  readonly invoke: InvokePolicy;
+  readonly created: string;
+  /** In registration order: `first` is the oldest, `last` the newest. */
+  readonly callees: Callee[];
+  roundRobin: number;
+}
+
+interface PendingCall {
+  readonly caller: Session;
+  readonly callRequest: number;
+  readonly callee: Callee;
+  readonly invocationRequest: number;
+  readonly receiveProgress: boolean;
+  timer?: NodeJS.Timeout;
+  /** Set by CANCEL mode `kill`: the callee's answer still goes to the caller. */
+  killRequested?: boolean;
+}
+
+/** Hooks for the meta API. */
+export interface DealerObserver {
+  registrationCreated?(session: Session, registration: Registration): void;
+  registered?(session: Session, registration: Registration): void;
+  unregistered?(session: Session, registration: Registration): void;
+  registrationDeleted?(session: Session, registration: Registration): void;
+}
+
+export class Dealer {
+  private readonly index = new UriIndex<Registration>();
+  private readonly byId = new Map<number, Registration>();
+  private readonly calleesBySession = new Map<Session, Map<number, Callee>>();
+  private readonly callsByCaller = new Map<Session, Map<number, PendingCall>>();
+  private readonly invocationsByCallee = new Map<Session, Map<number, PendingCall>>();
+  observer: DealerObserver = {};
+
+  constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
+
+  get registrationCount(): number {
+    return this.byId.size;
+  }
+
+  get pendingCallCount(): number {
+    let n = 0;
+    for (const calls of this.callsByCaller.values()) n += calls.size;
+    return n;
+  }
+
+  getRegistration(id: number): Registration | undefined {
+    return this.byId.get(id);
+  }
+
+  register(session: Session, message: Register): void {
+    const reply = (uri: string, text: string) => session.sendError(MessageType.REGISTER, message.request, uri, text);
+    const { options, procedure } = message;
+    const match = options.match ?? 'exact';
+    const invoke = options.invoke ?? 'single';
+    const concurrency = options.concurrency ?? 0;
+    if (!isMatchPolicy(match)) return reply(ErrorUri.invalidArgument, 'unknown match policy');
+    if (!INVOKE_POLICIES.has(invoke as InvokePolicy)) return reply(ErrorUri.invalidArgument, 'unknown invoke policy');
+    if (!Number.isSafeInteger(concurrency) || (concurrency as number) < 0) return reply(ErrorUri.invalidArgument, 'concurrency must be a positive integer');
+    if (!isValidUri(procedure, match, this.limits)) return reply(ErrorUri.invalidUri, 'invalid procedure URI');
+    if (isReservedUri(procedure)) return reply(ErrorUri.notAuthorized, 'the wamp. namespace is reserved for the router');
+    if (!this.authorizer.decide(session, procedure, 'register').allow) return reply(ErrorUri.notAuthorized, 'not authorized to register');
+    const own = this.sessionCallees(session);
+    if (own.size >= this.limits.maxRegistrationsPerSession) return reply(ErrorUri.optionNotAllowed, 'too many registrations');
+
+    let registration = this.index.get(procedure, match);
+    if (registration) {
+      if (registration.invoke === 'single' || invoke === 'single' || own.has(registration.id)) {
+        return reply(ErrorUri.procedureAlreadyExists, 'procedure already registered');
+      }
+      if (registration.invoke !== invoke) {
+        return reply(ErrorUri.procedureExistsWithDifferentInvocationPolicy, 'registered with a different invoke policy');
+      }
+    }
+    const created = !registration;
+    if (!registration) {
+      registration = {
+        id: routerScopeId((id) => this.byId.has(id)), uri: procedure, match, invoke: invoke as InvokePolicy,
+        created: new Date().toISOString(), callees: [], roundRobin: 0,
+      };
+      this.index.set(procedure, match, registration);
+      this.byId.set(registration.id, registration);
+    }
+    const callee: Callee = {
+      session, registration, concurrency: concurrency as number, discloseCaller: options.disclose_caller === true, inFlight: 0,
+    };
+    registration.callees.push(callee);
+    own.set(registration.id, callee);
+    session.send({ type: MessageType.REGISTERED, request: message.request, registration: registration.id });
+    if (created) this.observer.registrationCreated?.(session, registration);
+    this.observer.registered?.(session, registration);
+  }
+
+  unregister(session: Session, message: Unregister): void {
+    const callee = this.calleesBySession.get(session)?.get(message.registration);
+    if (!callee) {
+      return session.sendError(MessageType.UNREGISTER, message.request, ErrorUri.noSuchRegistration, 'no such registration');
+    }
+    this.removeCallee(callee);
+    session.send({ type: MessageType.UNREGISTERED, request: message.request });
+  }
+
+  call(session: Session, message: Call): void {
+    const reply = (uri: string, text: string) => session.sendError(MessageType.CALL, message.request, uri, text);
+    const { options, procedure } = message;
+    if (!isValidUri(procedure, 'exact', this.limits)) return reply(ErrorUri.invalidUri, 'invalid procedure URI');
+    const decision = this.authorizer.decide(session, procedure, 'call');
+    if (!decision.allow) return reply(ErrorUri.notAuthorized, 'not authorized to call');
+    const calls = this.sessionCalls(session);
+    if (calls.has(message.request)) return session.violation('CALL request ID already in use');
+    if (calls.size >= this.limits.maxPendingCallsPerSession) return reply(ErrorUri.tooManyPendingCalls, 'too many pending calls');
+    const timeout = options.timeout ?? 0;
+    if (!Number.isSafeInteger(timeout) || (timeout as number) < 0) return reply(ErrorUri.invalidArgument, 'timeout must be a non-negative integer (ms)');
+
+    const registration = this.index.bestMatch(procedure);
+    if (!registration) return reply(ErrorUri.noSuchProcedure, 'no callee registered for procedure');
+    const callee = pickCallee(registration);
+    if (!callee) return reply(ErrorUri.maxConcurrencyReached, 'all callees are at their concurrency limit');
+
+    const receiveProgress = options.receive_progress === true && callee.session.hasFeature('callee', 'progressive_call_results');
+    const pending: PendingCall = {
+      caller: session, callRequest: message.request, callee,
+      invocationRequest: callee.session.invocationIds.next(), receiveProgress,
+    };
+    calls.set(message.request, pending);
+    this.sessionInvocations(callee.session).set(pending.invocationRequest, pending);
+    callee.inFlight++;
+    if ((timeout as number) > 0) pending.timer = setTimeout(() => this.timeOut(pending), timeout as number);
+
+    const details: Dict = {};
+    if (registration.match !== 'exact') details.procedure = procedure;
+    if (receiveProgress) details.receive_progress = true;
+    if (decision.disclose || callee.discloseCaller || options.disclose_me === true) {
+      details.caller = session.id;
+      details.caller_authid = session.authid;
+      details.caller_authrole = session.authrole;
+    }
+    callee.session.send({
+      type: MessageType.INVOCATION, request: pending.invocationRequest, registration: registration.id, details,
+      args: message.args, kwargs: message.kwargs,
+    });
+  }
+
+  yield(session: Session, message: Yield): void {
+    const pending = this.invocationsByCallee.get(session)?.get(message.request);
+    // A YIELD for an unknown (e.g. canceled) invocation is ignored (wamp-spec §8.1).
+    if (!pending) return;
+    if (message.options.progress === true) {
+      // Progressive results go only to callers that asked for them (wamp-spec §8.5).
+      if (pending.receiveProgress) {
+        pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: { progress: true }, args: message.args, kwargs: message.kwargs });
+      }
+      return;
+    }
+    this.complete(pending);
+    pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: {}, args: message.args, kwargs: message.kwargs });
+  }
+
+  invocationError(session: Session, message: ErrorMessage): void {
+    const pending = this.invocationsByCallee.get(session)?.get(message.request);
+    if (!pending) return;
+    this.complete(pending);
+    pending.caller.send({
+      type: MessageType.ERROR, requestType: MessageType.CALL, request: pending.callRequest, details: {},
+      error: message.error, args: message.args, kwargs: message.kwargs,
+    });
+  }
+
+  cancel(session: Session, message: Cancel): void {
+    const pending = this.callsByCaller.get(session)?.get(message.request);
+    if (!pending || pending.killRequested) return; // repeated or late CANCELs are ignored
+    const requested = message.options.mode ?? 'killnowait';
+    if (!CANCEL_MODES.has(requested as CancelMode)) {
+      return session.sendError(MessageType.CALL, message.request, ErrorUri.invalidArgument, 'unknown cancel mode');
+    }
+    // A callee that did not announce call_canceling never gets INTERRUPT (autobahn-js fails on it).
+    const canInterrupt = pending.callee.session.hasFeature('callee', 'call_canceling');
+    const mode: CancelMode = canInterrupt ? (requested as CancelMode) : 'skip';
+    if (mode === 'kill') {
+      pending.killRequested = true;
+      this.interrupt(pending, 'kill');
+      return;
+    }
+    this.complete(pending);
+    if (mode === 'killnowait') this.interrupt(pending, 'killnowait');
+    session.sendError(MessageType.CALL, pending.callRequest, ErrorUri.canceled, 'call canceled');
+  }
+
+  private timeOut(pending: PendingCall): void {
+    pending.timer = undefined;
+    this.complete(pending);
+    if (pending.callee.session.hasFeature('callee', 'call_canceling')) this.interrupt(pending, 'killnowait');
+    pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.timeout, 'call timed out');
+  }
+
+  private interrupt(pending: PendingCall, mode: CancelMode): void {
+    pending.callee.session.send({ type: MessageType.INTERRUPT, request: pending.invocationRequest, options: { mode } });
+  }
+
+  /** Forget an in-flight call on both sides; the caller is answered by whoever calls this. */
+  private complete(pending: PendingCall): void {
+    if (pending.timer) clearTimeout(pending.timer);
+    this.callsByCaller.get(pending.caller)?.delete(pending.callRequest);
+    this.invocationsByCallee.get(pending.callee.session)?.delete(pending.invocationRequest);
+    pending.callee.inFlight--;
+  }
+
+  /**
+   * A leaving session loses its registrations at once; its callers get `wamp.error.canceled` now
+   * (never a hang), and its own calls are interrupted where the callee supports it (wamp-spec §2.5).
+   */
+  detach(session: Session): void {
+    for (const pending of [...(this.invocationsByCallee.get(session)?.values() ?? [])]) {
+      this.complete(pending);
+      pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.canceled, 'callee disconnected from in-flight request');
+    }
+    for (const pending of [...(this.callsByCaller.get(session)?.values() ?? [])]) {
+      this.complete(pending);
+      if (pending.callee.session.hasFeature('callee', 'call_canceling')) this.interrupt(pending, 'killnowait');
+    }
+    for (const callee of [...(this.calleesBySession.get(session)?.values() ?? [])]) this.removeCallee(callee);
+    this.calleesBySession.delete(session);
+    this.callsByCaller.delete(session);
+    this.invocationsByCallee.delete(session);
+  }
+
+  private removeCallee(callee: Callee): void {
+    const { registration, session } = callee;
+    const at = registration.callees.indexOf(callee);
+    if (at >= 0) registration.callees.splice(at, 1);
+    this.calleesBySession.get(session)?.delete(registration.id);
+    this.observer.unregistered?.(session, registration);
+    if (registration.callees.length === 0) {
+      this.index.delete(registration.uri, registration.match);
+      this.byId.delete(registration.id);
+      this.observer.registrationDeleted?.(session, registration);
+    }
+  }
+
+  private sessionCallees(session: Session): Map<number, Callee> {
+    let map = this.calleesBySession.get(session);
+    if (!map) this.calleesBySession.set(session, (map = new Map()));
+    return map;
+  }
+
+  private sessionCalls(session: Session): Map<number, PendingCall> {
+    let map = this.callsByCaller.get(session);
+    if (!map) this.callsByCaller.set(session, (map = new Map()));
+    return map;
+  }
+
+  private sessionInvocations(session: Session): Map<number, PendingCall> {
+    let map = this.invocationsByCallee.get(session);
+    if (!map) this.invocationsByCallee.set(session, (map = new Map()));
+    return map;
+  }
+}
+
+/** Shared-registration callee choice (wamp-spec §8.2), skipping callees at their concurrency cap. */
+export function pickCallee(registration: Registration): Callee | undefined {
+  const available = (c: Callee) => c.concurrency === 0 || c.inFlight < c.concurrency;
+  const { callees } = registration;
+  switch (registration.invoke) {
+    case 'single':
+    case 'first':
+      return callees.find(available);
+    case 'last':
+      for (let i = callees.length - 1; i >= 0; i--) if (available(callees[i]!)) return callees[i];
+      return undefined;
+    case 'random': {
+      const candidates = callees.filter(available);
+      return candidates[Math.floor(Math.random() * candidates.length)];
+    }
+    case 'roundrobin':
+      for (let tried = 0; tried < callees.length; tried++) {
+        const callee = callees[registration.roundRobin++ % callees.length]!;
+        if (available(callee)) return callee;
+      }
+      return undefined;
+  }
+}

@@ -1,0 +1,20 @@
+import { Packr } from 'msgpackr';
+import { widenLargeIntegers, type Serializer } from './serializer.js';
+
+// Plain maps as objects, no record extension (clients do not speak it), and 64-bit integers
+// decoded as numbers: WAMP IDs stop at 2^53, which a JS number holds exactly.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
+
+export const msgpackSerializer: Serializer = {
+  name: 'msgpack',
+  subprotocol: 'wamp.2.msgpack',
+  rawSocketId: 2,
+  binary: true,
+  encode(message) {
+    return packr.pack(widenLargeIntegers(message));
+  },
+  decode(frame) {
+    if (typeof frame === 'string') throw new Error('msgpack frame must be binary');
+    return packr.unpack(frame);
+  },
+};

@@ -1,0 +1,52 @@
+/**
+ * A WAMP serializer turns a message array into one transport frame and back. Binary payloads are
+ * `Uint8Array` inside the router whatever the wire format, so sessions with different serializers
+ * can exchange them (wamp-spec §11.2).
+ */
+
+export type SerializerName = 'json' | 'msgpack' | 'cbor';
+
+export interface Serializer {
+  readonly name: SerializerName;
+  /** WebSocket subprotocol, e.g. `wamp.2.json`. */
+  readonly subprotocol: string;
+  /** RawSocket serializer id (wamp-spec §11.3). */
+  readonly rawSocketId: number;
+  /** Whether frames are binary (msgpack, cbor) or text (json). */
+  readonly binary: boolean;
+  encode(message: unknown[]): Buffer | string;
+  /** Throws on malformed input; the caller turns that into a protocol violation. */
+  decode(frame: Buffer | string): unknown;
+}
+
+const MAX_UINT32 = 0xffff_ffff;
+
+/**
+ * msgpackr and cbor-x write integers beyond 32 bits as float64, which strict clients
+ * (Autobahn|Python) reject for IDs and which changes the type of application integers.
+ * Wrapping such integers as BigInt makes both libraries emit a real 64-bit integer.
+ * Copy-on-write: containers are only copied when something inside them changed.
+ */
+export function widenLargeIntegers(value: unknown, depth = 0): unknown {
+  if (typeof value === 'number') {
+    return (value > MAX_UINT32 || value < -0x8000_0000) && Number.isInteger(value) ? BigInt(value) : value;
+  }
+  if (value === null || typeof value !== 'object' || depth > 64 || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      const widened = widenLargeIntegers(item, depth + 1);
+      if (widened !== item) (copy ??= value.slice())[i] = widened;
+    }
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const item = record[key];
+    const widened = widenLargeIntegers(item, depth + 1);
+    if (widened !== item) (copy ??= { ...record })[key] = widened;
+  }
+  return copy ?? value;
+}

@@ -1,0 +1,393 @@
+import type { ChallengeStep, Deny, HelloOutcome, Identity } from '../auth/authenticator.js';
+import type { Logger } from './log.js';
+import type { Limits } from './limits.js';
+import { decodeClientMessage, isDict } from './protocol/decode.js';
+import { encodeMessage } from './protocol/encode.js';
+import { CloseUri, ErrorUri, ProtocolViolation } from './protocol/errors.js';
+import { CLIENT_ROLES, routerRoles } from './protocol/features.js';
+import { SequentialIds } from './protocol/ids.js';
+import {
+  MESSAGE_NAMES, MessageType, type Abort, type Authenticate, type ClientMessage, type Dict, type Goodbye, type Hello,
+  type RouterMessage,
+} from './protocol/messages.js';
+import { isValidUri } from './protocol/uri.js';
+import { CloseCode, type Transport, type TransportSink } from './transport/transport.js';
+import type { Realm } from '../realms/realm.js';
+
+/**
+ * One WAMP session on one transport, as an explicit state machine (wamp-spec §2.1, style §1.8
+ * lesson 2). Each state has its own handler table; a message without a handler in the current
+ * state is a protocol violation. Nothing reaches the broker or dealer before WELCOME, because only
+ * the `established` table routes.
+ */
+
+export type SessionState = 'awaitingHello' | 'authenticating' | 'established' | 'closing' | 'closed';
+
+/** What the session needs from the router that owns it. */
+export interface SessionHost {
+  readonly limits: Limits;
+  readonly logger: Logger;
+  findRealm(name: string): Realm | undefined;
+  /** A fresh random session ID, unique among live sessions. */
+  allocateSessionId(): number;
+  releaseSessionId(id: number): void;
+  sessionClosed(session: Session): void;
+}
+
+type Handler = (session: Session, message: never) => void | Promise<void>;
+type HandlerTable = Partial<Record<MessageType, Handler>>;
+
+/** Bound on frames queued while an async step (authentication) is in progress. */
+const MAX_BACKLOG = 64;
+
+export class Session implements TransportSink {
+  state: SessionState = 'awaitingHello';
+  /** 0 until HELLO is accepted; then the ID WELCOME carries. */
+  id = 0;
+  realm: Realm | undefined;
+  authid = '';
+  authrole = '';
+  authmethod = '';
+  authprovider = '';
+  authextra: Dict = {};
+  /** HELLO.Details.roles: the client's roles and their announced features. */
+  clientRoles: Dict = {};
+  /** INVOCATION request IDs toward this session as callee: 1, 2, 3, … (wamp-spec §3). */
+  readonly invocationIds = new SequentialIds();
+
+  private timer: NodeJS.Timeout | undefined;
+  private pendingChallenge: ChallengeStep | undefined;
+  private busy = false;
+  private backlog: { frame: Buffer | string; binary: boolean }[] = [];
+
+  constructor(readonly transport: Transport, private readonly host: SessionHost) {
+    this.startTimer(host.limits.helloTimeoutMs, 'hello timeout');
+  }
+
+  get serializer() {
+    return this.transport.serializer;
+  }
+
+  /** True if the client announced `feature` for `role` in HELLO (e.g. callee/call_canceling). */
+  hasFeature(role: string, feature: string): boolean {
+    const entry = this.clientRoles[role];
+    if (!isDict(entry)) return false;
+    const features = entry.features;
+    return isDict(features) && features[feature] === true;
+  }
+
+  // ----- inbound -----
+
+  receive(frame: Buffer | string, binary: boolean): void {
+    if (this.state === 'closed') return;
+    if (this.busy) {
+      if (this.backlog.length >= MAX_BACKLOG) {
+        this.abort(ErrorUri.protocolViolation, 'too many messages before the previous step completed');
+        return;
+      }
+      this.backlog.push({ frame, binary });
+      return;
+    }
+    this.process(frame, binary);
+  }
+
+  private process(frame: Buffer | string, binary: boolean): void {
+    if (this.state !== 'established' && this.state !== 'closing' && frameLength(frame) > this.host.limits.preAuthMaxMessageBytes) {
+      this.abort(ErrorUri.protocolViolation, 'message too large before the session is established', CloseCode.tooBig);
+      return;
+    }
+    let message: ClientMessage;
+    try {
+      if (binary !== this.serializer.binary) throw new ProtocolViolation(`${binary ? 'binary' : 'text'} frame on ${this.serializer.subprotocol}`);
+      message = decodeClientMessage(this.serializer.decode(frame));
+    } catch (error) {
+      this.violation(error instanceof ProtocolViolation ? error.message : 'message could not be deserialized');
+      return;
+    }
+    this.dispatch(message);
+  }
+
+  private dispatch(message: ClientMessage): void {
+    const handler = STATE_HANDLERS[this.state][message.type] as ((s: Session, m: ClientMessage) => void | Promise<void>) | undefined;
+    if (!handler) {
+      if (this.state === 'closing') return; // wamp-spec §2.1: ignore other messages while shutting down
+      this.violation(`${messageName(message)} is not allowed in state ${this.state}`);
+      return;
+    }
+    try {
+      const result = handler(this, message);
+      if (result) this.awaitStep(result);
+    } catch (error) {
+      this.internalError(error);
+    }
+  }
+
+  /** Hold further frames until an async step settles, so the session sees its messages in order. */
+  private awaitStep(step: Promise<void>): void {
+    this.busy = true;
+    step.catch((error) => this.internalError(error)).finally(() => {
+      this.busy = false;
+      while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') {
+        const next = this.backlog.shift()!;
+        this.process(next.frame, next.binary);
+      }
+    });
+  }
+
+  private internalError(error: unknown): void {
+    this.host.logger.error('session.internal_error', { session: this.id, error: String((error as Error)?.stack ?? error) });
+    this.abort('wamp.error.runtime_error', 'internal error');
+  }
+
+  transportClosed(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.finish(`transport closed (${code}${reason ? ' ' + reason : ''})`);
+  }
+
+  // ----- outbound -----
+
+  send(message: RouterMessage): void {
+    if (this.state === 'closed') return;
+    this.transport.send(this.serializer.encode(encodeMessage(message)));
+  }
+
+  /** Send an already-encoded frame (fan-out encodes once per serializer). */
+  sendFrame(frame: Buffer | string): void {
+    if (this.state === 'established') this.transport.send(frame);
+  }
+
+  sendError(requestType: number, request: number, error: string, message?: string, args?: unknown[], kwargs?: Dict): void {
+    if (this.state !== 'established') return;
+    this.send({
+      type: MessageType.ERROR, requestType, request, details: message ? { message } : {}, error,
+      args: args ?? (message ? [message] : undefined), kwargs,
+    });
+  }
+
+  // ----- lifecycle -----
+
+  /** ABORT and close: for protocol violations and refused joins. Never answered by the peer. */
+  abort(reason: string, message: string, closeCode: number = CloseCode.normal): void {
+    if (this.state === 'closed') return;
+    this.host.logger.limited('session.abort', { session: this.id || undefined, peer: this.transport.info.peer, reason, message });
+    this.send({ type: MessageType.ABORT, details: { message }, reason });
+    this.transport.close(closeCode, reason.slice(0, 100));
+    this.finish(reason);
+  }
+
+  violation(message: string): void {
+    this.abort(ErrorUri.protocolViolation, message, CloseCode.protocolError);
+  }
+
+  /**
+   * Router-initiated close (shutdown, kill, revocation): GOODBYE, stop routing at once, wait for
+   * the peer's GOODBYE for at most the close-handshake timeout, then close the transport.
+   */
+  goodbye(reason: string, message?: string): void {
+    if (this.state !== 'established') {
+      if (this.state !== 'closing' && this.state !== 'closed') this.abort(reason, message ?? 'session closed by the router');
+      return;
+    }
+    this.send({ type: MessageType.GOODBYE, details: message ? { message } : {}, reason });
+    this.leaveRealm(reason);
+    this.state = 'closing';
+    this.startTimer(this.host.limits.closeHandshakeTimeoutMs, 'close handshake timeout');
+  }
+
+  private finish(reason: string): void {
+    this.clearTimer();
+    this.leaveRealm(reason);
+    this.pendingChallenge = undefined;
+    this.backlog = [];
+    if (this.id) this.host.releaseSessionId(this.id);
+    this.state = 'closed';
+    this.transport.close(CloseCode.normal, '');
+    this.host.sessionClosed(this);
+  }
+
+  private leaveRealm(reason: string): void {
+    const realm = this.realm;
+    if (!realm || this.state !== 'established') return;
+    realm.leave(this);
+    this.host.logger.info('session.left', {
+      session: this.id, realm: realm.name, authid: this.authid, authrole: this.authrole, reason,
+    });
+  }
+
+  private startTimer(ms: number, reason: string): void {
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.state === 'closing') this.finish(reason);
+      else this.abort(ErrorUri.protocolViolation, reason);
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  // ----- handshake -----
+
+  async onHello(hello: Hello): Promise<void> {
+    const details = hello.details;
+    const roles = details.roles;
+    if (!isDict(roles) || Object.keys(roles).length === 0 || !Object.keys(roles).every((r) => CLIENT_ROLES.has(r))) {
+      return this.violation('HELLO.Details.roles must be a non-empty dict of publisher/subscriber/caller/callee');
+    }
+    const methods = details.authmethods ?? ['anonymous'];
+    if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string')) {
+      return this.violation('HELLO.Details.authmethods must be a list of strings');
+    }
+    for (const key of ['authid', 'authrole'] as const) {
+      if (details[key] !== undefined && typeof details[key] !== 'string') return this.violation(`HELLO.Details.${key} must be a string`);
+    }
+    if (details.authextra !== undefined && !isDict(details.authextra)) return this.violation('HELLO.Details.authextra must be a dict');
+    if (!isValidUri(hello.realm, 'exact', this.host.limits)) return this.abort(ErrorUri.invalidUri, 'invalid realm URI');
+
+    const realm = this.host.findRealm(hello.realm);
+    if (!realm) return this.abort(ErrorUri.noSuchRealm, 'no such realm');
+    const authenticator = realm.selectAuthenticator(methods as string[]);
+    if (!authenticator) return this.abort(ErrorUri.noAuthMethod, 'no acceptable authentication method');
+
+    this.clientRoles = roles;
+    this.id = this.host.allocateSessionId();
+    this.state = 'authenticating';
+    this.startTimer(this.host.limits.authTimeoutMs, 'authentication timeout');
+    const outcome = await settle(() => authenticator.hello({
+      realm: realm.name,
+      sessionId: this.id,
+      authid: details.authid as string | undefined,
+      authrole: details.authrole as string | undefined,
+      authextra: (details.authextra as Dict | undefined) ?? {},
+      details,
+      transport: this.transport.info,
+    }));
+    if (this.state !== 'authenticating') return; // closed or timed out while the authenticator ran
+    this.applyOutcome(realm, outcome);
+  }
+
+  async onAuthenticate(message: Authenticate): Promise<void> {
+    const challenge = this.pendingChallenge;
+    // Single use: whatever the outcome, this challenge can never be answered again.
+    this.pendingChallenge = undefined;
+    if (!challenge || !this.realm) return this.abort(ErrorUri.notAuthorized, 'no pending authentication');
+    const realm = this.realm;
+    const outcome = await settle(() => challenge.verify(message.signature, message.extra));
+    if (this.state !== 'authenticating') return;
+    this.applyOutcome(realm, outcome);
+  }
+
+  private applyOutcome(realm: Realm, outcome: HelloOutcome): void {
+    switch (outcome.outcome) {
+      case 'deny':
+        this.host.logger.info('session.auth_failed', { session: this.id, realm: realm.name, peer: this.transport.info.peer, reason: outcome.reason });
+        return this.abort(outcome.reason, outcome.message);
+      case 'challenge':
+        this.realm = realm;
+        this.pendingChallenge = outcome;
+        return this.send({ type: MessageType.CHALLENGE, authmethod: outcome.authmethod, extra: outcome.extra });
+      case 'welcome':
+        return this.join(realm, outcome.identity);
+    }
+  }
+
+  private join(realm: Realm, identity: Identity): void {
+    if (!realm.hasRole(identity.authrole)) return this.abort(ErrorUri.noSuchRole, 'no such role');
+    this.clearTimer();
+    this.realm = realm;
+    this.authid = identity.authid;
+    this.authrole = identity.authrole;
+    this.authmethod = identity.authmethod;
+    this.authprovider = identity.authprovider;
+    this.authextra = identity.authextra ?? {};
+    this.state = 'established';
+    realm.join(this);
+    this.send({
+      type: MessageType.WELCOME,
+      session: this.id,
+      details: {
+        realm: realm.name, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod,
+        authprovider: this.authprovider, authextra: this.authextra, roles: routerRoles(), agent: 'switchyard',
+      },
+    });
+    this.host.logger.info('session.joined', {
+      session: this.id, realm: realm.name, authid: this.authid, authrole: this.authrole,
+      authmethod: this.authmethod, peer: this.transport.info.peer,
+    });
+  }
+
+  onGoodbye(goodbye: Goodbye): void {
+    if (this.state === 'closing') {
+      // The peer answered our GOODBYE: the closing handshake is complete.
+      this.transport.close(CloseCode.normal, '');
+      this.finish(goodbye.reason);
+      return;
+    }
+    this.send({ type: MessageType.GOODBYE, details: {}, reason: CloseUri.goodbyeAndOut });
+    this.leaveRealm(goodbye.reason);
+    // The transport may carry a new session after a GOODBYE exchange (wamp-spec §2.1).
+    if (this.id) this.host.releaseSessionId(this.id);
+    this.id = 0;
+    this.realm = undefined;
+    this.state = 'awaitingHello';
+    this.startTimer(this.host.limits.helloTimeoutMs, 'hello timeout');
+  }
+
+  onAbort(abort: Abort): void {
+    this.host.logger.info('session.client_abort', { session: this.id || undefined, reason: abort.reason });
+    this.transport.close(CloseCode.normal, '');
+    this.finish(abort.reason);
+  }
+}
+
+/** Run an authenticator step; a thrown error refuses the login (fail-secure), it never admits. */
+async function settle<T extends HelloOutcome>(step: () => T | Promise<T>): Promise<T | Deny> {
+  try {
+    return await step();
+  } catch {
+    return { outcome: 'deny', reason: ErrorUri.authenticationFailed, message: 'authentication failed' };
+  }
+}
+
+function frameLength(frame: Buffer | string): number {
+  return typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+}
+
+function messageName(message: ClientMessage): string {
+  return MESSAGE_NAMES[message.type] ?? String(message.type);
+}
+
+const realmOf = (s: Session): Realm => s.realm!;
+
+/** Handler tables per state. Only `established` routes to the broker and dealer. */
+const STATE_HANDLERS: Record<SessionState, HandlerTable> = {
+  awaitingHello: {
+    [MessageType.HELLO]: (s: Session, m: Hello) => s.onHello(m),
+    [MessageType.ABORT]: (s: Session, m: Abort) => s.onAbort(m),
+  },
+  authenticating: {
+    [MessageType.AUTHENTICATE]: (s: Session, m: Authenticate) => s.onAuthenticate(m),
+    [MessageType.ABORT]: (s: Session, m: Abort) => s.onAbort(m),
+  },
+  established: {
+    [MessageType.PUBLISH]: (s: Session, m: never) => realmOf(s).broker.publish(s, m),
+    [MessageType.SUBSCRIBE]: (s: Session, m: never) => realmOf(s).broker.subscribe(s, m),
+    [MessageType.UNSUBSCRIBE]: (s: Session, m: never) => realmOf(s).broker.unsubscribe(s, m),
+    [MessageType.CALL]: (s: Session, m: never) => realmOf(s).dealer.call(s, m),
+    [MessageType.CANCEL]: (s: Session, m: never) => realmOf(s).dealer.cancel(s, m),
+    [MessageType.REGISTER]: (s: Session, m: never) => realmOf(s).dealer.register(s, m),
+    [MessageType.UNREGISTER]: (s: Session, m: never) => realmOf(s).dealer.unregister(s, m),
+    [MessageType.YIELD]: (s: Session, m: never) => realmOf(s).dealer.yield(s, m),
+    [MessageType.ERROR]: (s: Session, m: never) => realmOf(s).dealer.invocationError(s, m),
+    [MessageType.GOODBYE]: (s: Session, m: Goodbye) => s.onGoodbye(m),
+    [MessageType.ABORT]: (s: Session, m: Abort) => s.onAbort(m),
+  },
+  closing: {
+    [MessageType.GOODBYE]: (s: Session, m: Goodbye) => s.onGoodbye(m),
+    [MessageType.ABORT]: (s: Session, m: Abort) => s.onAbort(m),
+  },
+  closed: {},
+};
