@@ -1,5 +1,6 @@
 import type { Dict } from '../router/protocol/messages.js';
 import type { TransportInfo } from '../router/transport/transport.js';
+import type { CredentialRef } from './credentials.js';
 
 /**
  * The authentication step between HELLO and WELCOME (wamp-spec §6). One implementation per
@@ -28,6 +29,8 @@ export interface Identity {
   authmethod: string;
   authprovider: string;
   authextra?: Dict;
+  /** The credential used, for periodic re-verification and revocation; absent for anonymous. */
+  credential?: CredentialRef;
 }
 
 export interface Welcome { outcome: 'welcome'; identity: Identity }

@@ -273,15 +273,17 @@ export function loadConfigFile(path: string): RouterConfig {
   try {
     input = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(source, [{ path: '/', message: `invalid JSON${position(text, err as Error)}: ${(err as Error).message}` }]);
+    const { message } = err as Error;
+    throw new ConfigError(source, [{ path: '/', message: `invalid JSON${position(text, message)}: ${message}` }]);
   }
   return validate(input, source);
 }
 
-/** " at line L column C" from V8's "... at position N", or "" when the message has no position. */
-function position(text: string, err: Error): string {
-  const match = /position (\d+)/.exec(err.message);
-  if (match === null) return '';
-  const before = text.slice(0, Number(match[1])).split('\n');
+/** " at line L column C" from V8's "... at position N" or "end of JSON input", else "". */
+function position(text: string, message: string): string {
+  const match = /position (\d+)/.exec(message);
+  const offset = match !== null ? Number(match[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+  if (offset === undefined) return '';
+  const before = text.slice(0, offset).split('\n');
   return ` at line ${before.length} column ${before[before.length - 1]!.length + 1}`;
 }

@@ -1,12 +1,13 @@
 import { UriIndex } from './matching/uri-index.js';
 import type { Limits } from './limits.js';
-import { ErrorUri } from './protocol/errors.js';
-import { routerScopeId } from './protocol/ids.js';
+import { ErrorUri, WampError } from './protocol/errors.js';
+import { randomId, routerScopeId, SequentialIds } from './protocol/ids.js';
 import {
-  MessageType, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister, type Yield,
+  MessageType, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type RouterMessage, type Unregister,
+  type Yield,
 } from './protocol/messages.js';
 import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
-import type { Session } from './session.js';
+import type { RoutedPeer } from './peer.js';
 import type { Authorizer } from '../realms/authorizer.js';
 
 /**
@@ -21,7 +22,7 @@ export type CancelMode = 'skip' | 'kill' | 'killnowait';
 const CANCEL_MODES = new Set<CancelMode>(['skip', 'kill', 'killnowait']);
 
 export interface Callee {
-  readonly session: Session;
+  readonly session: RoutedPeer;
   readonly registration: Registration;
   /** Crossbar-style cap on this callee's in-flight invocations; 0 = none. */
   readonly concurrency: number;
@@ -41,7 +42,7 @@ export interface Registration {
 }
 
 interface PendingCall {
-  readonly caller: Session;
+  readonly caller: RoutedPeer;
   readonly callRequest: number;
   readonly callee: Callee;
   readonly invocationRequest: number;
@@ -51,20 +52,59 @@ interface PendingCall {
   killRequested?: boolean;
 }
 
+export interface CallResult {
+  args?: unknown[];
+  kwargs?: Dict;
+}
+
+/** A router-provided procedure; throw a WampError to answer with a WAMP error. */
+export type InternalProcedure = (caller: RoutedPeer, args: unknown[], kwargs: Dict) => CallResult | void | Promise<CallResult | void>;
+
+/** The router as the caller of `callInternal`: turns the dealer's answer into a settled promise. */
+class InternalCaller implements RoutedPeer {
+  readonly id = randomId();
+  readonly authid = 'switchyard';
+  readonly authrole = 'switchyard';
+  readonly invocationIds = new SequentialIds();
+
+  constructor(private readonly resolve: (result: CallResult) => void, private readonly reject: (error: WampError) => void) {}
+
+  send(message: RouterMessage): void {
+    if (message.type === MessageType.RESULT && message.details.progress !== true) {
+      this.resolve({ args: message.args, kwargs: message.kwargs });
+    } else if (message.type === MessageType.ERROR) {
+      this.reject(new WampError(message.error, String(message.args?.[0] ?? message.error), message.args, message.kwargs));
+    }
+  }
+
+  sendError(_type: number, _request: number, error: string, message?: string, args?: unknown[], kwargs?: Dict): void {
+    this.reject(new WampError(error, message ?? error, args, kwargs));
+  }
+
+  hasFeature(): boolean {
+    return false;
+  }
+
+  violation(message: string): void {
+    this.reject(new WampError(ErrorUri.protocolViolation, message));
+  }
+}
+
 /** Hooks for the meta API. */
 export interface DealerObserver {
-  registrationCreated?(session: Session, registration: Registration): void;
-  registered?(session: Session, registration: Registration): void;
-  unregistered?(session: Session, registration: Registration): void;
-  registrationDeleted?(session: Session, registration: Registration): void;
+  registrationCreated?(session: RoutedPeer, registration: Registration): void;
+  registered?(session: RoutedPeer, registration: Registration): void;
+  unregistered?(session: RoutedPeer, registration: Registration): void;
+  registrationDeleted?(session: RoutedPeer, registration: Registration): void;
 }
 
 export class Dealer {
   private readonly index = new UriIndex<Registration>();
   private readonly byId = new Map<number, Registration>();
-  private readonly calleesBySession = new Map<Session, Map<number, Callee>>();
-  private readonly callsByCaller = new Map<Session, Map<number, PendingCall>>();
-  private readonly invocationsByCallee = new Map<Session, Map<number, PendingCall>>();
+  private readonly calleesBySession = new Map<RoutedPeer, Map<number, Callee>>();
+  private readonly callsByCaller = new Map<RoutedPeer, Map<number, PendingCall>>();
+  private readonly invocationsByCallee = new Map<RoutedPeer, Map<number, PendingCall>>();
+  private readonly internal = new Map<string, InternalProcedure>();
   observer: DealerObserver = {};
 
   constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
@@ -83,7 +123,7 @@ export class Dealer {
     return this.byId.get(id);
   }
 
-  register(session: Session, message: Register): void {
+  register(session: RoutedPeer, message: Register): void {
     const reply = (uri: string, text: string) => session.sendError(MessageType.REGISTER, message.request, uri, text);
     const { options, procedure } = message;
     const match = options.match ?? 'exact';
@@ -95,6 +135,7 @@ export class Dealer {
     if (!isValidUri(procedure, match, this.limits)) return reply(ErrorUri.invalidUri, 'invalid procedure URI');
     if (isReservedUri(procedure)) return reply(ErrorUri.notAuthorized, 'the wamp. namespace is reserved for the router');
     if (!this.authorizer.decide(session, procedure, 'register').allow) return reply(ErrorUri.notAuthorized, 'not authorized to register');
+    if (match === 'exact' && this.internal.has(procedure)) return reply(ErrorUri.procedureAlreadyExists, 'procedure is provided by the router');
     const own = this.sessionCallees(session);
     if (own.size >= this.limits.maxRegistrationsPerSession) return reply(ErrorUri.optionNotAllowed, 'too many registrations');
 
@@ -126,7 +167,7 @@ export class Dealer {
     this.observer.registered?.(session, registration);
   }
 
-  unregister(session: Session, message: Unregister): void {
+  unregister(session: RoutedPeer, message: Unregister): void {
     const callee = this.calleesBySession.get(session)?.get(message.registration);
     if (!callee) {
       return session.sendError(MessageType.UNREGISTER, message.request, ErrorUri.noSuchRegistration, 'no such registration');
@@ -135,12 +176,59 @@ export class Dealer {
     session.send({ type: MessageType.UNREGISTERED, request: message.request });
   }
 
-  call(session: Session, message: Call): void {
+  call(session: RoutedPeer, message: Call): void {
+    const { procedure } = message;
+    if (!isValidUri(procedure, 'exact', this.limits)) {
+      return session.sendError(MessageType.CALL, message.request, ErrorUri.invalidUri, 'invalid procedure URI');
+    }
+    const decision = this.authorizer.decide(session, procedure, 'call');
+    if (!decision.allow) return session.sendError(MessageType.CALL, message.request, ErrorUri.notAuthorized, 'not authorized to call');
+    const internal = this.internal.get(procedure);
+    if (internal) return this.answerInternally(session, message, internal);
+    this.route(session, message, decision.disclose);
+  }
+
+  /**
+   * The router calling a procedure that a session registered (a dynamic authenticator), without
+   * the caller-side permission check: resolves with the result, rejects with a WampError.
+   */
+  callInternal(procedure: string, args: unknown[], kwargs: Dict, timeoutMs: number): Promise<CallResult> {
+    return new Promise((resolve, reject) => {
+      const caller = new InternalCaller(resolve, reject);
+      this.route(caller, {
+        type: MessageType.CALL, request: caller.invocationIds.next(), options: { timeout: timeoutMs }, procedure, args, kwargs,
+      }, false);
+    });
+  }
+
+  /** A procedure the router itself provides (meta API, credential issuing). */
+  provide(procedure: string, handler: InternalProcedure): void {
+    this.internal.set(procedure, handler);
+  }
+
+  private answerInternally(session: RoutedPeer, message: Call, handler: InternalProcedure): void {
+    const answer = (result: CallResult | void) => session.send({
+      type: MessageType.RESULT, request: message.request, details: {}, args: result?.args, kwargs: result?.kwargs,
+    });
+    const fail = (error: unknown) => {
+      if (error instanceof WampError) {
+        session.sendError(MessageType.CALL, message.request, error.uri, error.message, error.args, error.kwargs);
+      } else {
+        session.sendError(MessageType.CALL, message.request, 'wamp.error.runtime_error', 'internal error');
+      }
+    };
+    try {
+      const result = handler(session, message.args ?? [], message.kwargs ?? {});
+      if (result instanceof Promise) result.then(answer, fail);
+      else answer(result);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  private route(session: RoutedPeer, message: Call, disclose: boolean): void {
     const reply = (uri: string, text: string) => session.sendError(MessageType.CALL, message.request, uri, text);
     const { options, procedure } = message;
-    if (!isValidUri(procedure, 'exact', this.limits)) return reply(ErrorUri.invalidUri, 'invalid procedure URI');
-    const decision = this.authorizer.decide(session, procedure, 'call');
-    if (!decision.allow) return reply(ErrorUri.notAuthorized, 'not authorized to call');
     const calls = this.sessionCalls(session);
     if (calls.has(message.request)) return session.violation('CALL request ID already in use');
     if (calls.size >= this.limits.maxPendingCallsPerSession) return reply(ErrorUri.tooManyPendingCalls, 'too many pending calls');
@@ -165,7 +253,7 @@ export class Dealer {
     const details: Dict = {};
     if (registration.match !== 'exact') details.procedure = procedure;
     if (receiveProgress) details.receive_progress = true;
-    if (decision.disclose || callee.discloseCaller || options.disclose_me === true) {
+    if (disclose || callee.discloseCaller || options.disclose_me === true) {
       details.caller = session.id;
       details.caller_authid = session.authid;
       details.caller_authrole = session.authrole;
@@ -176,7 +264,7 @@ export class Dealer {
     });
   }
 
-  yield(session: Session, message: Yield): void {
+  yield(session: RoutedPeer, message: Yield): void {
     const pending = this.invocationsByCallee.get(session)?.get(message.request);
     // A YIELD for an unknown (e.g. canceled) invocation is ignored (wamp-spec §8.1).
     if (!pending) return;
@@ -191,7 +279,7 @@ export class Dealer {
     pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: {}, args: message.args, kwargs: message.kwargs });
   }
 
-  invocationError(session: Session, message: ErrorMessage): void {
+  invocationError(session: RoutedPeer, message: ErrorMessage): void {
     const pending = this.invocationsByCallee.get(session)?.get(message.request);
     if (!pending) return;
     this.complete(pending);
@@ -201,7 +289,7 @@ export class Dealer {
     });
   }
 
-  cancel(session: Session, message: Cancel): void {
+  cancel(session: RoutedPeer, message: Cancel): void {
     const pending = this.callsByCaller.get(session)?.get(message.request);
     if (!pending || pending.killRequested) return; // repeated or late CANCELs are ignored
     const requested = message.options.mode ?? 'killnowait';
@@ -244,7 +332,7 @@ export class Dealer {
    * A leaving session loses its registrations at once; its callers get `wamp.error.canceled` now
    * (never a hang), and its own calls are interrupted where the callee supports it (wamp-spec §2.5).
    */
-  detach(session: Session): void {
+  detach(session: RoutedPeer): void {
     for (const pending of [...(this.invocationsByCallee.get(session)?.values() ?? [])]) {
       this.complete(pending);
       pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.canceled, 'callee disconnected from in-flight request');
@@ -272,19 +360,19 @@ export class Dealer {
     }
   }
 
-  private sessionCallees(session: Session): Map<number, Callee> {
+  private sessionCallees(session: RoutedPeer): Map<number, Callee> {
     let map = this.calleesBySession.get(session);
     if (!map) this.calleesBySession.set(session, (map = new Map()));
     return map;
   }
 
-  private sessionCalls(session: Session): Map<number, PendingCall> {
+  private sessionCalls(session: RoutedPeer): Map<number, PendingCall> {
     let map = this.callsByCaller.get(session);
     if (!map) this.callsByCaller.set(session, (map = new Map()));
     return map;
   }
 
-  private sessionInvocations(session: Session): Map<number, PendingCall> {
+  private sessionInvocations(session: RoutedPeer): Map<number, PendingCall> {
     let map = this.invocationsByCallee.get(session);
     if (!map) this.invocationsByCallee.set(session, (map = new Map()));
     return map;

@@ -1,0 +1,20 @@
+import type { SequentialIds } from './protocol/ids.js';
+import type { Dict, RouterMessage } from './protocol/messages.js';
+
+/**
+ * What the dealer needs of a party to a call: a remote session, or the router itself when it
+ * calls a procedure internally (a dynamic authenticator). Keeping the dealer on this interface
+ * rather than on Session lets in-process parties take part without a transport.
+ */
+export interface RoutedPeer {
+  readonly id: number;
+  readonly authid: string;
+  readonly authrole: string;
+  /** INVOCATION request IDs toward this peer as callee: 1, 2, 3, … */
+  readonly invocationIds: SequentialIds;
+  send(message: RouterMessage): void;
+  sendError(requestType: number, request: number, error: string, message?: string, args?: unknown[], kwargs?: Dict): void;
+  hasFeature(role: string, feature: string): boolean;
+  /** The peer broke the protocol: end it with ABORT `wamp.error.protocol_violation`. */
+  violation(message: string): void;
+}

@@ -1,0 +1,51 @@
+import { validateConfig, type RouterConfig } from '../../router/config.js';
+import { createLogger, type Logger } from '../../router/log.js';
+import { createRouter, type Router } from '../../router/server.js';
+import { waitFor } from './wait.js';
+
+/** Everything allowed outside `wamp.`: the default role of test realms. */
+export const ALLOW_ALL = [
+  { uri: '', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true } },
+  { uri: 'wamp.', match: 'prefix', allow: {} },
+];
+
+export interface TestRouter {
+  router: Router;
+  url: string;
+  port: number;
+  config: RouterConfig;
+  /** Every log line the router wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Close the router and assert no session is left behind. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A router on 127.0.0.1, ephemeral port, realm `realm1` with anonymous access unless the
+ * overrides say otherwise. `overrides` is merged shallowly into the config before validation.
+ */
+export async function startRouter(overrides: Record<string, unknown> = {}, listener: Record<string, unknown> = {}): Promise<TestRouter> {
+  const config = validateConfig({
+    listeners: [{ type: 'websocket', host: '127.0.0.1', port: 0, ...listener }],
+    realms: [{ name: 'realm1', roles: [{ name: 'anonymous', permissions: ALLOW_ALL }], auth: { anonymous: { role: 'anonymous' } } }],
+    ...overrides,
+  });
+  const logs: Record<string, unknown>[] = [];
+  const logger: Logger = createLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)), ratePerSecond: 1000 });
+  const router = createRouter(config, { logger });
+  const [address] = await router.listen();
+  return {
+    router, url: address!.url, port: address!.port, config, logs,
+    async stop() {
+      await router.close();
+      await waitFor(() => router.connectionCount === 0, { what: 'all sessions closed' });
+    },
+  };
+}
+
+/** Total sessions joined to any realm of the router. */
+export function joinedSessions(router: Router): number {
+  let n = 0;
+  for (const realm of router.realms.values()) n += realm.sessions.size;
+  return n;
+}

@@ -1,0 +1,190 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { DEFAULT_CONFIG_PATH } from '../../router/config.js';
+
+/** The compiled CLI, next to this compiled test: dist/test/integration → dist/router. */
+const CLI = fileURLToPath(new URL('../../router/cli.js', import.meta.url));
+const SPAWN_TIMEOUT_MS = 10_000;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface Running {
+  child: ChildProcess;
+  exit: Promise<Exit>;
+  output: () => Exit;
+}
+
+/** Starts the CLI; the child is killed after SPAWN_TIMEOUT_MS so a hang fails the test instead of the suite. */
+function start(args: string[], env: Record<string, string> = {}): Running {
+  const childEnv = { ...process.env, ...env };
+  if (!('SWITCHYARD_CONFIG' in env)) delete childEnv.SWITCHYARD_CONFIG;
+  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, timeout: SPAWN_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const output = (): Exit => ({ code: child.exitCode, signal: child.signalCode, stdout, stderr });
+  const exit = new Promise<Exit>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', () => resolve(output()));
+  });
+  return { child, exit, output };
+}
+
+function run(args: string[], env: Record<string, string> = {}): Promise<Exit> {
+  return start(args, env).exit;
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A port that was free a moment ago: listen on 0, note the port, close. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('switchyard CLI', function () {
+  this.timeout(SPAWN_TIMEOUT_MS + 5_000);
+
+  let dir: string;
+  const writeConfig = (name: string, config: unknown): string => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    return file;
+  };
+  const validConfig = (port: number) => ({
+    listeners: [{ type: 'websocket', host: '127.0.0.1', port }],
+    realms: [{ name: 'realm1' }],
+  });
+  const invalidConfig = (port: number) => ({ ...validConfig(port), limits: { maxMessageBytes: -1 } });
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--help prints the usage with every option, the env var and the signals, and exits 0', async () => {
+    const result = await run(['--help']);
+    expect(result.code).to.equal(0);
+    for (const word of ['--config', '--check-config', '--help', 'SWITCHYARD_CONFIG', 'SIGTERM', 'SIGINT']) {
+      expect(result.stdout).to.include(word);
+    }
+  });
+
+  it('an unknown option prints the usage on stderr and exits 2', async () => {
+    const result = await run(['--frobnicate']);
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.include('--frobnicate').and.include('usage: switchyard');
+    expect(result.stdout).to.equal('');
+  });
+
+  it('--config without a file exits 2', async () => {
+    expect((await run(['--check-config', '--config'])).code).to.equal(2);
+  });
+
+  it('--check-config accepts the shipped default config', async () => {
+    const result = await run(['--check-config']);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout.trim()).to.equal(`config ok: ${DEFAULT_CONFIG_PATH}`);
+  });
+
+  it('--check-config --config rejects an invalid file with the JSON path, exit 1', async () => {
+    const bad = writeConfig('bad.json', invalidConfig(9));
+    const result = await run(['--check-config', '--config', bad]);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.include(bad).and.include('/limits/maxMessageBytes: must be >= 1024');
+    expect(result.stdout).to.equal('');
+  });
+
+  it('takes the config from SWITCHYARD_CONFIG, and --config takes precedence over it', async () => {
+    const good = writeConfig('good.json', validConfig(9));
+    const bad = writeConfig('bad-env.json', invalidConfig(9));
+
+    const fromEnv = await run(['--check-config'], { SWITCHYARD_CONFIG: good });
+    expect(fromEnv.code, fromEnv.stderr).to.equal(0);
+    expect(fromEnv.stdout.trim()).to.equal(`config ok: ${good}`);
+
+    const overridden = await run(['--check-config', '--config', good], { SWITCHYARD_CONFIG: bad });
+    expect(overridden.code, overridden.stderr).to.equal(0);
+    expect(overridden.stdout.trim()).to.equal(`config ok: ${good}`);
+  });
+
+  it('an invalid config from SWITCHYARD_CONFIG stops the start: exit 1, the problem on stderr, no port opened', async () => {
+    const port = await freePort();
+    const bad = writeConfig('bad-start.json', invalidConfig(port));
+    const result = await run([], { SWITCHYARD_CONFIG: bad });
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.include('/limits/maxMessageBytes');
+    expect(result.stderr).to.not.include('listening');
+    expect(await isListening(port)).to.equal(false);
+  });
+
+  it('a JSON syntax error is reported with the file and line, exit 1', async () => {
+    const file = join(dir, 'syntax.json');
+    writeFileSync(file, '{\n  "realms": [ { "name": "realm1" } ],\n}\n');
+    const result = await run(['--check-config', '--config', file]);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.include(file).and.match(/invalid JSON at line 3/);
+  });
+
+  it('starts, logs each listener, and on SIGTERM closes and exits 0', async () => {
+    const port = await freePort();
+    const running = start(['--config', writeConfig('run.json', validConfig(port))]);
+    try {
+      await waitFor(() => running.output().stderr.includes('"listening"') || running.child.exitCode !== null, 'listening');
+      const { stderr } = running.output();
+      expect(stderr).to.include(`"url":"ws://127.0.0.1:${port}/ws"`);
+      expect(await isListening(port)).to.equal(true);
+      running.child.kill('SIGTERM');
+      const result = await running.exit;
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).to.include('"shutdown"');
+      expect(await isListening(port)).to.equal(false);
+    } finally {
+      running.child.kill('SIGKILL');
+    }
+  });
+
+  it('a port already in use fails the start with a clear line, exit 1', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const result = await run(['--config', writeConfig('busy.json', validConfig(port))]);
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.match(/switchyard: failed to start: .*EADDRINUSE/);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+});
