@@ -17,11 +17,14 @@ export interface Authorizer {
 
 const DENY: Decision = Object.freeze({ allow: false, disclose: false });
 
-/** Static authorization from the realm's configured roles; an unknown role is denied everything. */
+/**
+ * Static authorization from the realm's configured roles; an unknown role is denied everything.
+ * Roles are read through a function so a config reload takes effect on the next decision.
+ */
 export class RoleAuthorizer implements Authorizer {
-  constructor(private readonly roles: ReadonlyMap<string, RolePermissions>) {}
+  constructor(private readonly roles: () => ReadonlyMap<string, RolePermissions>) {}
 
   decide(principal: Principal, uri: string, action: Action): Decision {
-    return this.roles.get(principal.authrole)?.decide(uri, action) ?? DENY;
+    return this.roles().get(principal.authrole)?.decide(uri, action) ?? DENY;
   }
 }

@@ -1,43 +1,59 @@
 import type { Authenticator } from '../auth/authenticator.js';
-import { AnonymousAuthenticator } from '../auth/anonymous.js';
+import { IssuedCredentials } from '../auth/issued.js';
+import { ISSUE_PROCEDURE, RealmAuth, REVOKE_PROCEDURE } from '../auth/realm-auth.js';
 import { Broker } from '../router/broker.js';
 import type { RealmConfig } from '../router/config.js';
 import { Dealer } from '../router/dealer.js';
 import type { Limits } from '../router/limits.js';
+import { silentLogger, type Logger } from '../router/log.js';
+import { CloseUri, ErrorUri, WampError } from '../router/protocol/errors.js';
+import type { Dict } from '../router/protocol/messages.js';
 import type { Session } from '../router/session.js';
-import { RoleAuthorizer, type Authorizer } from './authorizer.js';
+import { RoleAuthorizer } from './authorizer.js';
 import { RolePermissions } from './permissions.js';
 
 /**
- * One realm: its sessions, its broker and dealer, and the authenticators and roles its config
- * names. Realms exist only if configured; a HELLO to any other realm is refused.
+ * One realm: its sessions, its broker and dealer, and the authentication and roles its config
+ * names. Realms exist only if configured; a HELLO to any other realm is refused. A config reload
+ * swaps roles and authentication in place and closes the sessions whose credential is gone.
  */
 export class Realm {
   readonly name: string;
   readonly sessions = new Map<number, Session>();
   readonly broker: Broker;
   readonly dealer: Dealer;
-  readonly authorizer: Authorizer;
-  private readonly roles: Map<string, RolePermissions>;
-  private readonly authenticators = new Map<string, Authenticator>();
+  readonly issued = new IssuedCredentials();
+  private roles = new Map<string, RolePermissions>();
+  private auth!: RealmAuth;
+  private config!: RealmConfig;
+  private reverifyTimer: NodeJS.Timeout | undefined;
+  private readonly expiryTimers = new Map<Session, NodeJS.Timeout>();
 
-  constructor(config: RealmConfig, limits: Limits) {
+  constructor(config: RealmConfig, private readonly limits: Limits, private readonly logger: Logger = silentLogger) {
     this.name = config.name;
-    this.roles = new Map(config.roles.map((role) => [role.name, new RolePermissions(role.permissions)]));
-    this.authorizer = new RoleAuthorizer(this.roles);
-    this.broker = new Broker(this.authorizer, limits);
-    this.dealer = new Dealer(this.authorizer, limits);
-    if (config.auth.anonymous) this.addAuthenticator(new AnonymousAuthenticator(config.auth.anonymous.role));
+    const authorizer = new RoleAuthorizer(() => this.roles);
+    this.broker = new Broker(authorizer, limits);
+    this.dealer = new Dealer(authorizer, limits);
+    this.dealer.provide(ISSUE_PROCEDURE, (_caller, args, kwargs) => this.issueCredential(args, kwargs));
+    this.dealer.provide(REVOKE_PROCEDURE, (_caller, args, kwargs) => this.revoke(args, kwargs));
+    this.reconfigure(config);
   }
 
-  addAuthenticator(authenticator: Authenticator): void {
-    this.authenticators.set(authenticator.authmethod, authenticator);
+  /** Apply a (re)loaded config: new roles and authentication; sessions no longer valid are closed. */
+  reconfigure(config: RealmConfig): void {
+    this.config = config;
+    this.roles = new Map(config.roles.map((role) => [role.name, new RolePermissions(role.permissions)]));
+    this.auth = new RealmAuth(this.name, config.auth, this.limits, this.logger, this.dealer, this.issued);
+    if (this.reverifyTimer) clearInterval(this.reverifyTimer);
+    this.reverifyTimer = setInterval(() => this.reverify(), config.reverifyIntervalMs);
+    this.reverifyTimer.unref();
+    this.reverify();
   }
 
   /** The first of the client's methods, in the client's order, that this realm configures. */
   selectAuthenticator(methods: readonly string[]): Authenticator | undefined {
     for (const method of methods) {
-      const authenticator = this.authenticators.get(method);
+      const authenticator = this.auth.authenticators.get(method);
       if (authenticator) return authenticator;
     }
     return undefined;
@@ -47,13 +63,90 @@ export class Realm {
     return this.roles.has(name);
   }
 
+  /** Whether a session (joined or about to be) still holds a valid credential. */
+  credentialValid(session: Pick<Session, 'credential' | 'authmethod'>): boolean {
+    return this.auth.isStillValid(session.credential, session.authmethod);
+  }
+
   join(session: Session): void {
     this.sessions.set(session.id, session);
+    const expiresAt = session.credential?.expiresAt;
+    if (expiresAt !== undefined) {
+      const timer = setTimeout(() => this.end(session, 'credential expired'), Math.max(0, expiresAt - Date.now()));
+      timer.unref();
+      this.expiryTimers.set(session, timer);
+    }
   }
 
   leave(session: Session): void {
     this.dealer.detach(session);
     this.broker.detach(session);
     this.sessions.delete(session.id);
+    const timer = this.expiryTimers.get(session);
+    if (timer) clearTimeout(timer);
+    this.expiryTimers.delete(session);
+  }
+
+  /**
+   * WAMP cannot challenge a joined session again, so the router checks each credential itself:
+   * expired, revoked or no longer configured ends the session with GOODBYE `wamp.close.revoked`.
+   */
+  reverify(): number {
+    let closed = 0;
+    for (const session of [...this.sessions.values()]) {
+      if (!this.credentialValid(session)) {
+        this.end(session, 'credential no longer valid');
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  /** Stop timers; sessions are closed by the router. */
+  close(): void {
+    if (this.reverifyTimer) clearInterval(this.reverifyTimer);
+    for (const timer of this.expiryTimers.values()) clearTimeout(timer);
+    this.expiryTimers.clear();
+  }
+
+  private end(session: Session, message: string): void {
+    this.logger.info('session.revoked', { session: session.id, realm: this.name, authid: session.authid, message });
+    session.goodbye(CloseUri.revoked, message);
+  }
+
+  /** `switchyard.auth.issue(authid, role, lifetimeMs?)` or the same as kwargs. */
+  private issueCredential(args: unknown[], kwargs: Dict) {
+    const settings = this.config.auth.wampcra?.issue;
+    if (!settings) throw new WampError(ErrorUri.noSuchProcedure, 'issuing credentials is not enabled on this realm');
+    const authid = kwargs.authid ?? args[0];
+    const role = kwargs.role ?? args[1];
+    const lifetimeMs = kwargs.lifetimeMs ?? args[2] ?? settings.lifetimeMs;
+    if (typeof authid !== 'string' || authid.length === 0 || authid.length > 255) throw new WampError(ErrorUri.invalidArgument, 'authid must be a non-empty string');
+    if (typeof role !== 'string' || !settings.roles.includes(role)) throw new WampError(ErrorUri.invalidArgument, 'role is not one the realm may issue');
+    if (!Number.isSafeInteger(lifetimeMs) || (lifetimeMs as number) < 1000 || (lifetimeMs as number) > settings.lifetimeMs) {
+      throw new WampError(ErrorUri.invalidArgument, `lifetimeMs must be between 1000 and ${settings.lifetimeMs}`);
+    }
+    if (this.config.auth.wampcra?.users[authid]) throw new WampError(ErrorUri.invalidArgument, 'authid belongs to a configured user');
+    const credential = this.issued.issue(authid, role, lifetimeMs as number);
+    this.logger.info('auth.issued', { realm: this.name, authid, role, credentialId: credential.credentialId });
+    return {
+      kwargs: {
+        authid, role, secret: credential.secret, salt: credential.salt, iterations: credential.iterations,
+        keylen: credential.keylen, credential: credential.credentialId, expires: new Date(credential.expiresAt).toISOString(),
+      },
+    };
+  }
+
+  /** `switchyard.auth.revoke({authid})` revokes a user; `({credential})` one issued credential. */
+  private revoke(args: unknown[], kwargs: Dict) {
+    const authid = kwargs.authid ?? (kwargs.credential === undefined ? args[0] : undefined);
+    const credential = kwargs.credential;
+    let credentials = 0;
+    if (typeof authid === 'string') credentials = this.auth.revokeAuthid(authid);
+    else if (typeof credential === 'string') credentials = this.issued.revokeCredential(credential) ? 1 : 0;
+    else throw new WampError(ErrorUri.invalidArgument, 'give authid or credential');
+    const sessions = this.reverify();
+    this.logger.info('auth.revoked', { realm: this.name, authid, credentialId: credential, credentials, sessions });
+    return { kwargs: { credentials, sessions } };
   }
 }

@@ -43,15 +43,69 @@ export interface AnonymousAuthConfig {
   role: string;
 }
 
+export interface TicketUserConfig {
+  ticket: string;
+  role: string;
+  extra?: Record<string, unknown>;
+}
+
+/**
+ * A WAMP-CRA user: `secret` alone (plain: the secret is the HMAC key), or `key` + `salt` (salted:
+ * the base64 PBKDF2-HMAC-SHA256 key; the password is never stored), or `secret` + `salt`
+ * (derived once at load, with a warning to store the key instead).
+ */
+export interface WampCraUserConfig {
+  role: string;
+  secret?: string;
+  key?: string;
+  salt?: string;
+  iterations: number;
+  keylen: number;
+  extra?: Record<string, unknown>;
+}
+
+/** Per-login WAMP-CRA credentials minted at runtime by `switchyard.auth.issue`. */
+export interface IssueConfig {
+  /** Roles an issued credential may carry. */
+  roles: string[];
+  lifetimeMs: number;
+}
+
+export interface WampCraAuthConfig {
+  users: Record<string, WampCraUserConfig>;
+  issue?: IssueConfig;
+}
+
+export interface CryptosignUserConfig {
+  /** Ed25519 public keys, 64 hex characters each. */
+  pubkeys: string[];
+  role: string;
+  extra?: Record<string, unknown>;
+}
+
+export type DynamicMethod = 'ticket' | 'wampcra' | 'cryptosign';
+
+/** A WAMP procedure, registered by a session allowed to register it, that looks users up. */
+export interface DynamicAuthConfig {
+  procedure: string;
+  methods: DynamicMethod[];
+}
+
 /** One key per enabled method; a realm without any admits nobody. */
 export interface AuthConfig {
   anonymous?: AnonymousAuthConfig;
+  ticket?: { users: Record<string, TicketUserConfig> };
+  wampcra?: WampCraAuthConfig;
+  cryptosign?: { users: Record<string, CryptosignUserConfig> };
+  dynamic?: DynamicAuthConfig;
 }
 
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
   auth: AuthConfig;
+  /** How often live sessions' credentials are checked again (expiry, revocation, removal). */
+  reverifyIntervalMs: number;
 }
 
 export interface LogConfig {
@@ -143,6 +197,60 @@ const permissionSchema = object(
   ['uri', 'match', 'allow'],
 );
 
+const EXTRA = { type: 'object' };
+const SECRET = { type: 'string', minLength: 1, maxLength: 4096 };
+const users = (user: object) => ({ type: 'object', propertyNames: NAME, additionalProperties: user, default: {} });
+
+const wampcraUserSchema = object(
+  {
+    role: NAME,
+    secret: SECRET,
+    key: { type: 'string', pattern: '^[A-Za-z0-9+/]+={0,2}$', minLength: 4, maxLength: 1024 },
+    salt: { type: 'string', minLength: 1, maxLength: 1024 },
+    iterations: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 1000 },
+    keylen: { type: 'integer', minimum: 8, maximum: 256, default: 32 },
+    extra: EXTRA,
+  },
+  ['role'],
+);
+
+const authSchema = object(
+  {
+    anonymous: object({ role: NAME }, ['role']),
+    ticket: object({ users: users(object({ ticket: SECRET, role: NAME, extra: EXTRA }, ['ticket', 'role'])) }),
+    wampcra: object(
+      {
+        users: users(wampcraUserSchema),
+        issue: object(
+          {
+            roles: { type: 'array', items: NAME, minItems: 1, uniqueItems: true },
+            lifetimeMs: { type: 'integer', minimum: 1000, maximum: 30 * 86_400_000, default: 8 * 3_600_000 },
+          },
+          ['roles'],
+        ),
+      },
+    ),
+    cryptosign: object(
+      {
+        users: users(object({
+          pubkeys: { type: 'array', items: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' }, minItems: 1, uniqueItems: true },
+          role: NAME,
+          extra: EXTRA,
+        }, ['pubkeys', 'role'])),
+      },
+    ),
+    dynamic: object(
+      {
+        procedure: { type: 'string', minLength: 1 },
+        methods: { type: 'array', items: { type: 'string', enum: ['ticket', 'wampcra', 'cryptosign'] }, minItems: 1, uniqueItems: true },
+      },
+      ['procedure', 'methods'],
+    ),
+  },
+  [],
+  { default: {} },
+);
+
 const realmSchema = object(
   {
     name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_\\-@.]{2,254}$' },
@@ -151,7 +259,8 @@ const realmSchema = object(
       items: object({ name: NAME, permissions: { type: 'array', items: permissionSchema, default: [] } }, ['name']),
       default: [],
     },
-    auth: object({ anonymous: object({ role: NAME }, ['role']) }, [], { default: {} }),
+    auth: authSchema,
+    reverifyIntervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000, default: 60_000 },
   },
   ['name'],
 );
@@ -227,14 +336,35 @@ function semanticProblems(config: RouterConfig): ConfigProblem[] {
         }
       });
     });
-    const anonymous = realm.auth.anonymous;
-    if (anonymous !== undefined && !roles.has(anonymous.role)) {
-      problems.push({
-        path: `${at}/auth/anonymous/role`,
-        message: `role ${JSON.stringify(anonymous.role)} is not defined on realm ${JSON.stringify(realm.name)}`,
-      });
-    }
+    problems.push(...authProblems(realm, `${at}/auth`, roles, config));
   });
+  return problems;
+}
+
+/** Roles that users reference must exist; WAMP-CRA users need exactly one of secret/key, a key needs its salt. */
+function authProblems(realm: RealmConfig, at: string, roles: Map<string, string>, config: RouterConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const needRole = (role: string, path: string) => {
+    if (!roles.has(role)) problems.push({ path, message: `role ${JSON.stringify(role)} is not defined on realm ${JSON.stringify(realm.name)}` });
+  };
+  const { anonymous, ticket, wampcra, cryptosign, dynamic } = realm.auth;
+  if (anonymous) needRole(anonymous.role, `${at}/anonymous/role`);
+  for (const [authid, user] of Object.entries(ticket?.users ?? {})) needRole(user.role, `${at}/ticket/users/${authid}/role`);
+  for (const [authid, user] of Object.entries(cryptosign?.users ?? {})) needRole(user.role, `${at}/cryptosign/users/${authid}/role`);
+  for (const [authid, user] of Object.entries(wampcra?.users ?? {})) {
+    const path = `${at}/wampcra/users/${authid}`;
+    needRole(user.role, `${path}/role`);
+    if ((user.secret === undefined) === (user.key === undefined)) {
+      problems.push({ path, message: 'needs exactly one of "secret" (plain or with salt) and "key" (salted PBKDF2 key)' });
+    }
+    if (user.key !== undefined && user.salt === undefined) {
+      problems.push({ path, message: 'a PBKDF2 "key" needs the "salt" it was derived with' });
+    }
+  }
+  wampcra?.issue?.roles.forEach((role, i) => needRole(role, `${at}/wampcra/issue/roles/${i}`));
+  if (dynamic && !isValidUri(dynamic.procedure, 'exact', config.limits)) {
+    problems.push({ path: `${at}/dynamic/procedure`, message: `${JSON.stringify(dynamic.procedure)} is not a valid procedure URI` });
+  }
   return problems;
 }
 

@@ -117,6 +117,30 @@ export const LIMIT_SPECS = {
     max: 100_000,
     why: 'receivers served per event-loop turn, so a huge publish cannot starve other traffic (crossbar 100)',
   },
+  authFailureBaseDelayMs: {
+    default: 250,
+    min: 0,
+    max: 60_000,
+    why: 'first lockout after the free failures; doubles with each further failure (0 turns throttling off, for tests only)',
+  },
+  authFailureMaxDelayMs: {
+    default: 30_000,
+    min: 100,
+    max: 3_600_000,
+    why: 'cap on the lockout, so a genuine user is never locked out for longer than this',
+  },
+  authFreeFailuresPerAuthid: {
+    default: 3,
+    min: 0,
+    max: 1_000,
+    why: 'typos are free; guessing one account is not',
+  },
+  authFreeFailuresPerIp: {
+    default: 20,
+    min: 0,
+    max: 100_000,
+    why: 'many users may share one address (NAT), so the per-address budget is larger',
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof LIMIT_SPECS;

@@ -43,7 +43,7 @@ class SwitchyardRouter implements Router, SessionHost {
 
   constructor(config: RouterConfig, readonly logger: Logger) {
     this.limits = config.limits;
-    for (const realm of config.realms) this.realms.set(realm.name, new Realm(realm, this.limits));
+    for (const realm of config.realms) this.realms.set(realm.name, new Realm(realm, this.limits, logger));
     this.listeners = config.listeners.map((listener) => new WebSocketListener(listener, this.limits, logger, {
       accept: (transport: WebSocketTransport) => this.accept(transport),
     }));
@@ -103,6 +103,7 @@ class SwitchyardRouter implements Router, SessionHost {
     await Promise.race([drained, deadline]);
     clearTimeout(timer);
     for (const listener of this.listeners) listener.terminateAll();
+    for (const realm of this.realms.values()) realm.close();
     await stopped;
     this.logger.info('router.stopped', { reason });
   }

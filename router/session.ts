@@ -1,4 +1,5 @@
 import type { ChallengeStep, Deny, HelloOutcome, Identity } from '../auth/authenticator.js';
+import type { CredentialRef } from '../auth/credentials.js';
 import type { Logger } from './log.js';
 import type { Limits } from './limits.js';
 import { decodeClientMessage, isDict } from './protocol/decode.js';
@@ -50,6 +51,8 @@ export class Session implements TransportSink {
   authmethod = '';
   authprovider = '';
   authextra: Dict = {};
+  /** The credential this session authenticated with (absent for anonymous). */
+  credential: CredentialRef | undefined;
   /** HELLO.Details.roles: the client's roles and their announced features. */
   clientRoles: Dict = {};
   /** INVOCATION request IDs toward this session as callee: 1, 2, 3, … (wamp-spec §3). */
@@ -296,6 +299,10 @@ export class Session implements TransportSink {
 
   private join(realm: Realm, identity: Identity): void {
     if (!realm.hasRole(identity.authrole)) return this.abort(ErrorUri.noSuchRole, 'no such role');
+    // Revoked or expired between CHALLENGE and AUTHENTICATE: never WELCOME it.
+    if (!realm.credentialValid({ credential: identity.credential, authmethod: identity.authmethod })) {
+      return this.abort(ErrorUri.notAuthorized, 'authentication failed');
+    }
     this.clearTimer();
     this.realm = realm;
     this.authid = identity.authid;
@@ -303,6 +310,7 @@ export class Session implements TransportSink {
     this.authmethod = identity.authmethod;
     this.authprovider = identity.authprovider;
     this.authextra = identity.authextra ?? {};
+    this.credential = identity.credential;
     this.state = 'established';
     realm.join(this);
     this.send({

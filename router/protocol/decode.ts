@@ -68,6 +68,7 @@ const DECODERS: Partial<Record<number, Decoder>> = {
   },
   [MessageType.ABORT]: (raw) => {
     arity(raw, 'ABORT', 3, 5);
+    payload(raw, 3); // tolerated for lenient clients, but still type-checked
     return { type: MessageType.ABORT, details: dict(raw, 1, 'ABORT.Details'), reason: str(raw, 2, 'ABORT.Reason') };
   },
   [MessageType.AUTHENTICATE]: (raw) => {

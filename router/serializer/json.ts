@@ -14,16 +14,11 @@ function reviveBinary(_key: string, value: unknown): unknown {
   return value;
 }
 
-function replaceBinary(this: unknown, _key: string, value: unknown): unknown {
-  // Buffer#toJSON runs before the replacer sees it; recognise its output too.
-  if (value instanceof Uint8Array) return BINARY_MARK + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
-  if (isBufferJson(value)) return BINARY_MARK + Buffer.from(value.data).toString('base64');
+function replaceBinary(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  // Buffer#toJSON has already run on `value`; the holder still has the original.
+  const original = this[key];
+  if (original instanceof Uint8Array) return BINARY_MARK + Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64');
   return value;
-}
-
-function isBufferJson(value: unknown): value is { type: 'Buffer'; data: number[] } {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer'
-    && Array.isArray((value as { data?: unknown }).data) && Object.keys(value).length === 2;
 }
 
 /** True if a binary value occurs anywhere inside `value` (bounded depth: WAMP payloads are trees). */

@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { C1, Packr } from 'msgpackr';
 import { widenLargeIntegers, type Serializer } from './serializer.js';
 
 // Plain maps as objects, no record extension (clients do not speak it), and 64-bit integers
@@ -15,6 +15,9 @@ export const msgpackSerializer: Serializer = {
   },
   decode(frame) {
     if (typeof frame === 'string') throw new Error('msgpack frame must be binary');
-    return packr.unpack(frame);
+    const value = packr.unpack(frame);
+    // msgpackr yields a marker object for the reserved byte 0xc1 instead of failing.
+    if (value === undefined || value === C1) throw new Error('not a msgpack value');
+    return value;
   },
 };

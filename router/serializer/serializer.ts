@@ -20,6 +20,8 @@ export interface Serializer {
 }
 
 const MAX_UINT32 = 0xffff_ffff;
+/** 2^53, the largest WAMP ID; beyond it a JS number is no longer an exact integer. */
+const MAX_WAMP_INTEGER = 2 ** 53;
 
 /**
  * msgpackr and cbor-x write integers beyond 32 bits as float64, which strict clients
@@ -29,7 +31,8 @@ const MAX_UINT32 = 0xffff_ffff;
  */
 export function widenLargeIntegers(value: unknown, depth = 0): unknown {
   if (typeof value === 'number') {
-    return (value > MAX_UINT32 || value < -0x8000_0000) && Number.isInteger(value) ? BigInt(value) : value;
+    return (value > MAX_UINT32 || value < -0x8000_0000) && Number.isInteger(value) && Math.abs(value) <= MAX_WAMP_INTEGER
+      ? BigInt(value) : value;
   }
   if (value === null || typeof value !== 'object' || depth > 64 || ArrayBuffer.isView(value)) return value;
   if (Array.isArray(value)) {
