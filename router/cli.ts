@@ -8,8 +8,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile, type RouterConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { createRouter } from './server.js';
+import { DEFAULT_ITERATIONS, DEFAULT_KEYLEN, deriveKey } from '../auth/crypto.js';
 
 const USAGE = `usage: switchyard [--config FILE] [--check-config] [--help]
+       switchyard derive-key --salt SALT [--iterations N] [--keylen L] [--role ROLE] < secret
 
 Options:
   -c, --config FILE   router config (JSON); default: $SWITCHYARD_CONFIG, else
@@ -20,9 +22,17 @@ Options:
 Environment:
   SWITCHYARD_CONFIG   config file used when --config is not given
 
+derive-key:
+  Reads a WAMP-CRA secret from stdin (one trailing newline is ignored) and prints the
+  wampcra user entry to store in the config: the base64 PBKDF2-HMAC-SHA256 key with its
+  salt, iterations (default 1000) and keylen (default 32). The secret never appears in
+  arguments or shell history:  read -rs S; printf %s "$S" | switchyard derive-key --salt X
+
 Signals:
   SIGINT, SIGTERM     graceful shutdown: every session gets GOODBYE wamp.close.system_shutdown;
                       a second signal exits at once with status 1
+  SIGHUP              reload the config file: roles, users and realms change in place; sessions
+                      whose user or credential is gone get GOODBYE wamp.close.revoked
 
 Exit status: 0 ok, 1 invalid config or failed start, 2 bad usage.
 `;
@@ -63,7 +73,7 @@ function listenerUrl(address: { host: string; port: number; path: string }): str
 }
 
 /** Starts the router and keeps it up until SIGINT/SIGTERM; a second signal forces exit 1. */
-async function run(config: RouterConfig, logger: Logger): Promise<void> {
+async function run(config: RouterConfig, logger: Logger, path: string): Promise<void> {
   const router = createRouter(config, { logger });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -86,10 +96,58 @@ async function run(config: RouterConfig, logger: Logger): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // SIGHUP: reload; an invalid file is reported and the running config stays.
+  process.on('SIGHUP', () => {
+    try {
+      router.reload(loadConfigFile(path));
+      logger.info('config.reloaded', { path });
+    } catch (err) {
+      logger.error('config.reload_failed', { path, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
   for (const address of await router.listen()) logger.info('listening', { url: listenerUrl(address) });
 }
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** `derive-key`: the stored form of a salted WAMP-CRA user, computed from a secret on stdin. */
+async function deriveKeyCommand(argv: string[]): Promise<number> {
+  let values: { salt?: string; iterations?: string; keylen?: string; role?: string };
+  try {
+    values = parseArgs({
+      args: argv,
+      options: { salt: { type: 'string' }, iterations: { type: 'string' }, keylen: { type: 'string' }, role: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`switchyard derive-key: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const iterations = Number(values.iterations ?? DEFAULT_ITERATIONS);
+  const keylen = Number(values.keylen ?? DEFAULT_KEYLEN);
+  if (!values.salt || !Number.isSafeInteger(iterations) || iterations < 1 || !Number.isSafeInteger(keylen) || keylen < 8 || keylen > 256) {
+    process.stderr.write(`switchyard derive-key: --salt is required; --iterations >= 1; 8 <= --keylen <= 256\n\n${USAGE}`);
+    return 2;
+  }
+  if (process.stdin.isTTY) process.stderr.write('secret (then Enter, Ctrl-D): ');
+  const secret = await readStdin();
+  if (secret.length === 0) {
+    process.stderr.write('switchyard derive-key: empty secret on stdin\n');
+    return 2;
+  }
+  const entry: Record<string, unknown> = { key: deriveKey(secret, values.salt, iterations, keylen), salt: values.salt, iterations, keylen };
+  if (values.role) entry.role = values.role;
+  process.stdout.write(JSON.stringify(entry, null, 2) + '\n');
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number | undefined> {
+  if (argv[0] === 'derive-key') return deriveKeyCommand(argv.slice(1));
   const options = parse(argv);
   if (options === undefined) return 2;
   if (options.help) {
@@ -103,7 +161,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     process.stdout.write(`config ok: ${path}\n`);
     return 0;
   }
-  await run(config, createLogger({ level: config.log.level }));
+  await run(config, createLogger({ level: config.log.level }), path);
   return undefined; // keep serving until a signal arrives
 }
 

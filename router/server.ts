@@ -24,6 +24,11 @@ export interface Router {
   close(reason?: string): Promise<void>;
   /** All connections with a session object, joined or not. */
   readonly connectionCount: number;
+  /**
+   * Apply a new config without dropping sessions that are still allowed: realms are added,
+   * reconfigured or removed; listeners and limits need a restart and are left as they are.
+   */
+  reload(config: RouterConfig): void;
 }
 
 export type { ListeningAddress };
@@ -84,6 +89,21 @@ class SwitchyardRouter implements Router, SessionHost {
   sessionClosed(session: Session): void {
     this.sessions.delete(session);
     if (this.sessions.size === 0) this.allClosed?.();
+  }
+
+  reload(config: RouterConfig): void {
+    for (const realmConfig of config.realms) {
+      const realm = this.realms.get(realmConfig.name);
+      if (realm) realm.reconfigure(realmConfig);
+      else this.realms.set(realmConfig.name, new Realm(realmConfig, this.limits, this.logger));
+    }
+    const kept = new Set(config.realms.map((r) => r.name));
+    for (const [name, realm] of this.realms) {
+      if (kept.has(name)) continue;
+      this.realms.delete(name);
+      for (const session of [...realm.sessions.values()]) session.goodbye(CloseUri.closeRealm, 'realm removed');
+      realm.close();
+    }
   }
 
   close(reason: string = CloseUri.systemShutdown): Promise<void> {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { DEFAULT_CONFIG_PATH } from '../../router/config.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 /** The compiled CLI, next to this compiled test: dist/test/integration → dist/router. */
 const CLI = fileURLToPath(new URL('../../router/cli.js', import.meta.url));
@@ -25,7 +26,7 @@ interface Running {
 }
 
 /** Starts the CLI; the child is killed after SPAWN_TIMEOUT_MS so a hang fails the test instead of the suite. */
-function start(args: string[], env: Record<string, string> = {}): Running {
+function start(args: string[], env: Record<string, string> = {}, input?: string): Running {
   const childEnv = { ...process.env, ...env };
   if (!('SWITCHYARD_CONFIG' in env)) delete childEnv.SWITCHYARD_CONFIG;
   const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, timeout: SPAWN_TIMEOUT_MS, killSignal: 'SIGKILL' });
@@ -33,6 +34,7 @@ function start(args: string[], env: Record<string, string> = {}): Running {
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  if (input !== undefined) child.stdin!.end(input);
   const output = (): Exit => ({ code: child.exitCode, signal: child.signalCode, stdout, stderr });
   const exit = new Promise<Exit>((resolve, reject) => {
     child.on('error', reject);
@@ -41,8 +43,8 @@ function start(args: string[], env: Record<string, string> = {}): Running {
   return { child, exit, output };
 }
 
-function run(args: string[], env: Record<string, string> = {}): Promise<Exit> {
-  return start(args, env).exit;
+function run(args: string[], env: Record<string, string> = {}, input?: string): Promise<Exit> {
+  return start(args, env, input).exit;
 }
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
@@ -185,6 +187,54 @@ describe('switchyard CLI', function () {
       expect(result.stderr).to.match(/switchyard: failed to start: .*EADDRINUSE/);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  describe('derive-key', () => {
+    it('prints the salted WAMP-CRA entry for a secret read from stdin (wamp-spec §6.2 vector 1)', async () => {
+      const result = await run(['derive-key', '--salt', 'salt123', '--role', 'frontend'], {}, 'L3L1YUE8Txlw\n');
+      expect(result.code, result.stderr).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.equal({
+        key: 'qzcdsr9uu/L5hnss3kjNTRe490ETgA70ZBaB5rvnJ5Y=', salt: 'salt123', iterations: 1000, keylen: 32, role: 'frontend',
+      });
+      expect(result.stdout + result.stderr).not.to.include('L3L1YUE8Txlw');
+    });
+
+    it('honours --iterations and --keylen (Crossbar docs vector: secret1/salt123/100/16)', async () => {
+      const result = await run(['derive-key', '--salt', 'salt123', '--iterations', '100', '--keylen', '16'], {}, 'secret1');
+      expect(result.code, result.stderr).to.equal(0);
+      expect(JSON.parse(result.stdout).key).to.equal('prq7+YkJ1/KlW1X0YczMHw==');
+    });
+
+    it('refuses a missing salt or an empty secret with exit 2', async () => {
+      expect((await run(['derive-key'], {}, 'x')).code).to.equal(2);
+      expect((await run(['derive-key', '--salt', 's'], {}, '')).code).to.equal(2);
+      expect((await run(['derive-key', '--salt', 's', '--keylen', '4'], {}, 'x')).code).to.equal(2);
+    });
+  });
+
+  it('SIGHUP reloads the config file: an added realm exists afterwards, an invalid file is refused and kept', async () => {
+    const port = await freePort();
+    const file = writeConfig('reload.json', validConfig(port));
+    const running = start(['--config', file]);
+    try {
+      await waitFor(() => running.output().stderr.includes('"listening"') || running.child.exitCode !== null, 'listening');
+      writeFileSync(file, JSON.stringify({ ...validConfig(port), realms: [{ name: 'realm1' }, { name: 'realm2' }] }));
+      running.child.kill('SIGHUP');
+      await waitFor(() => running.output().stderr.includes('"config.reloaded"'), 'reload');
+      // realm2 has no auth method: a HELLO now meets no_auth_method, no longer no_such_realm.
+      const client = await RawClient.connect(`ws://127.0.0.1:${port}/ws`);
+      client.send([1, 'realm2', { roles: { caller: {} } }]);
+      const abort = await client.next();
+      expect(abort[0]).to.equal(3);
+      expect(abort[2]).to.equal('wamp.error.no_auth_method');
+      writeFileSync(file, JSON.stringify(invalidConfig(port)));
+      running.child.kill('SIGHUP');
+      await waitFor(() => running.output().stderr.includes('"config.reload_failed"'), 'failed reload');
+      expect(running.child.exitCode).to.equal(null);
+      expect(await isListening(port)).to.equal(true);
+    } finally {
+      running.child.kill('SIGKILL');
     }
   });
 });
