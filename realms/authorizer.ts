@@ -1,3 +1,7 @@
+import type { Logger } from '../router/log.js';
+import { isDict } from '../router/protocol/decode.js';
+import type { CallResult } from '../router/dealer.js';
+import type { Dict } from '../router/protocol/messages.js';
 import type { Action, Decision, RolePermissions } from './permissions.js';
 
 /** The session facts an authorization decision may depend on. */
@@ -5,26 +9,94 @@ export interface Principal {
   readonly id: number;
   readonly authid: string;
   readonly authrole: string;
+  readonly authmethod?: string;
+  readonly authprovider?: string;
 }
 
 /**
  * Decides whether a principal may perform an action on a concrete URI. Called before every
- * routed action and, for pattern subscriptions, again at delivery.
+ * routed action and, for pattern subscriptions and registrations, again at delivery. Static
+ * decisions are synchronous; a dynamic authorizer may answer with a promise.
  */
 export interface Authorizer {
-  decide(principal: Principal, uri: string, action: Action): Decision;
+  decide(principal: Principal, uri: string, action: Action): Decision | Promise<Decision>;
 }
 
-const DENY: Decision = Object.freeze({ allow: false, disclose: false });
+export const DENY: Decision = Object.freeze({ allow: false, disclose: false });
+
+/** Calls a WAMP procedure on behalf of the router (the dealer's `callInternal`). */
+export type InternalCall = (procedure: string, args: unknown[], kwargs: Dict, timeoutMs: number) => Promise<CallResult>;
+
+export interface DynamicAuthorizerOptions {
+  procedure: string;
+  ttlMs: number;
+  timeoutMs: number;
+  realm: string;
+  call: InternalCall;
+  logger: Logger;
+  maxEntries?: number;
+}
 
 /**
- * Static authorization from the realm's configured roles; an unknown role is denied everything.
- * Roles are read through a function so a config reload takes effect on the next decision.
+ * A realm's authorization: the role's static rules decide wherever one matches; where none does
+ * and the realm names an authorizer procedure, that procedure is asked with
+ * `(session details, uri, action)`. Its answers are cached per (authrole, uri, action) for
+ * `ttlMs`; concurrent identical questions share one call; a failure or timeout is a deny.
  */
-export class RoleAuthorizer implements Authorizer {
-  constructor(private readonly roles: () => ReadonlyMap<string, RolePermissions>) {}
+export class RealmAuthorizer implements Authorizer {
+  private readonly cache = new Map<string, { decision: Decision; expires: number }>();
+  private readonly inflight = new Map<string, Promise<Decision>>();
 
-  decide(principal: Principal, uri: string, action: Action): Decision {
-    return this.roles().get(principal.authrole)?.decide(uri, action) ?? DENY;
+  constructor(
+    private readonly roles: () => ReadonlyMap<string, RolePermissions>,
+    private readonly dynamic: () => DynamicAuthorizerOptions | undefined,
+  ) {}
+
+  decide(principal: Principal, uri: string, action: Action): Decision | Promise<Decision> {
+    const fixed = this.roles().get(principal.authrole)?.lookup(uri, action);
+    if (fixed) return fixed;
+    const dynamic = this.dynamic();
+    if (!dynamic) return DENY;
+    const key = `${principal.authrole}\u0000${action}\u0000${uri}`;
+    const cached = this.cache.get(key);
+    if (cached && cached.expires > Date.now()) return cached.decision;
+    return this.inflight.get(key) ?? this.ask(dynamic, key, principal, uri, action);
   }
+
+  /** Forget every cached answer (roles or the authorizer changed). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private ask(options: DynamicAuthorizerOptions, key: string, principal: Principal, uri: string, action: Action): Promise<Decision> {
+    const details = {
+      session: principal.id, authid: principal.authid, authrole: principal.authrole,
+      authmethod: principal.authmethod, authprovider: principal.authprovider, realm: options.realm,
+    };
+    const answer = options.call(options.procedure, [details, uri, action], {}, options.timeoutMs)
+      .then((result) => ({ decision: parseAnswer(result), ttl: options.ttlMs }))
+      .catch((error: Error) => {
+        options.logger.limited('authorizer.failed', { realm: options.realm, procedure: options.procedure, error: error.message });
+        // Fail closed; remember the failure only briefly so a recovered authorizer is asked again soon.
+        return { decision: DENY, ttl: Math.min(options.ttlMs, 1000) };
+      })
+      .then(({ decision, ttl }) => {
+        this.inflight.delete(key);
+        if (ttl > 0) {
+          if (this.cache.size >= (options.maxEntries ?? 10_000)) this.cache.clear();
+          this.cache.set(key, { decision, expires: Date.now() + ttl });
+        }
+        return decision;
+      });
+    this.inflight.set(key, answer);
+    return answer;
+  }
+}
+
+/** `true` / `false`, or `{allow, disclose?}` as the first result argument or the kwargs. */
+function parseAnswer(result: CallResult): Decision {
+  const value = result.args?.[0] ?? result.kwargs;
+  if (value === true) return { allow: true, disclose: false };
+  if (isDict(value) && value.allow === true) return { allow: true, disclose: value.disclose === true };
+  return DENY;
 }

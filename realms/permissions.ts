@@ -35,6 +35,9 @@ const ALLOW_DISCLOSE: Decision = Object.freeze({ allow: true, disclose: true });
 
 export const DEFAULT_PERMISSION_CACHE_SIZE = 10_000;
 
+/** Cache marker for "no rule matches" (distinct from an explicit deny). */
+const NO_RULE: Decision = Object.freeze({ allow: false, disclose: false });
+
 /** Slot of an action in per-action arrays; -1 for anything else (untyped callers get DENY). */
 function slotOf(action: Action): number {
   switch (action) {
@@ -110,20 +113,28 @@ export class RolePermissions {
 
   /** Allow/disclose for `action` on the concrete `uri`. The result is frozen and shared. */
   decide(uri: string, action: Action): Decision {
+    return this.lookup(uri, action) ?? DENY;
+  }
+
+  /**
+   * Like `decide`, but undefined when no rule matches at all, so that a realm with a dynamic
+   * authorizer can ask it exactly where the static rules are silent.
+   */
+  lookup(uri: string, action: Action): Decision | undefined {
     const slot = slotOf(action);
     if (slot < 0) return DENY;
     const cache = this.cache[slot]!;
     const hit = cache.get(uri);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) return hit === NO_RULE ? undefined : hit;
 
-    const decision = this.index.bestMatch(uri)?.[slot] ?? DENY;
+    const decision = this.index.bestMatch(uri)?.[slot] ?? NO_RULE;
     if (this.cacheSize > 0) {
       // Clearing when full is crude but O(1) amortised and cannot be pinned by a hostile URI mix.
       if (this.cached >= this.cacheSize) this.clearCache();
       cache.set(uri, decision);
       this.cached++;
     }
-    return decision;
+    return decision === NO_RULE ? undefined : decision;
   }
 
   /** Number of cached decisions (bounded by `cacheSize`). */

@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from '../router/log.js';
 import { CloseUri, ErrorUri, WampError } from '../router/protocol/errors.js';
 import type { Dict } from '../router/protocol/messages.js';
 import type { Session } from '../router/session.js';
-import { RoleAuthorizer } from './authorizer.js';
+import { RealmAuthorizer } from './authorizer.js';
 import { RolePermissions } from './permissions.js';
 
 /**
@@ -26,14 +26,18 @@ export class Realm {
   private roles = new Map<string, RolePermissions>();
   private auth!: RealmAuth;
   private config!: RealmConfig;
+  private readonly authorizer: RealmAuthorizer;
   private reverifyTimer: NodeJS.Timeout | undefined;
   private readonly expiryTimers = new Map<Session, NodeJS.Timeout>();
 
   constructor(config: RealmConfig, private readonly limits: Limits, private readonly logger: Logger = silentLogger) {
     this.name = config.name;
-    const authorizer = new RoleAuthorizer(() => this.roles);
-    this.broker = new Broker(authorizer, limits);
-    this.dealer = new Dealer(authorizer, limits);
+    this.authorizer = new RealmAuthorizer(() => this.roles, () => this.config.authorizer && {
+      ...this.config.authorizer, realm: this.name, logger: this.logger,
+      call: (procedure, args, kwargs, timeoutMs) => this.dealer.callInternal(procedure, args, kwargs, timeoutMs),
+    });
+    this.broker = new Broker(this.authorizer, limits);
+    this.dealer = new Dealer(this.authorizer, limits);
     this.dealer.provide(ISSUE_PROCEDURE, (_caller, args, kwargs) => this.issueCredential(args, kwargs));
     this.dealer.provide(REVOKE_PROCEDURE, (_caller, args, kwargs) => this.revoke(args, kwargs));
     this.reconfigure(config);
@@ -41,13 +45,32 @@ export class Realm {
 
   /** Apply a (re)loaded config: new roles and authentication; sessions no longer valid are closed. */
   reconfigure(config: RealmConfig): void {
+    const reloading = this.config !== undefined;
     this.config = config;
     this.roles = new Map(config.roles.map((role) => [role.name, new RolePermissions(role.permissions)]));
+    this.authorizer.clear();
     this.auth = new RealmAuth(this.name, config.auth, this.limits, this.logger, this.dealer, this.issued);
     if (this.reverifyTimer) clearInterval(this.reverifyTimer);
     this.reverifyTimer = setInterval(() => this.reverify(), config.reverifyIntervalMs);
     this.reverifyTimer.unref();
     this.reverify();
+    if (reloading) this.revokeDisallowed();
+  }
+
+  /**
+   * After a reload, subscriptions and registrations the new roles no longer allow are revoked;
+   * sessions that are still allowed keep everything (issue: permissions change at runtime).
+   * A question only a dynamic authorizer can answer is left to the delivery-time checks.
+   */
+  private revokeDisallowed(): void {
+    for (const [session, subscription] of this.broker.subscriberPairs()) {
+      const decision = this.authorizer.decide(session, subscription.uri, 'subscribe');
+      if (!(decision instanceof Promise) && !decision.allow) this.broker.revoke(session, subscription, 'permission withdrawn');
+    }
+    for (const callee of this.dealer.calleeList()) {
+      const decision = this.authorizer.decide(callee.session, callee.registration.uri, 'register');
+      if (!(decision instanceof Promise) && !decision.allow) this.dealer.revoke(callee, 'permission withdrawn');
+    }
   }
 
   /** The first of the client's methods, in the client's order, that this realm configures. */

@@ -1,5 +1,6 @@
 import { UriIndex } from './matching/uri-index.js';
 import type { Limits } from './limits.js';
+import { all, then, type MaybePromise } from './maybe-async.js';
 import { ErrorUri } from './protocol/errors.js';
 import { randomId, routerScopeId } from './protocol/ids.js';
 import { MessageType, type Dict, type Event, type Publish, type Subscribe, type Unsubscribe } from './protocol/messages.js';
@@ -47,13 +48,18 @@ export class Broker {
     return this.byId.get(id);
   }
 
-  subscribe(session: Session, message: Subscribe): void {
+  subscribe(session: Session, message: Subscribe): MaybePromise<void> {
     const match = message.options.match ?? 'exact';
     if (!isMatchPolicy(match)) return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.invalidArgument, 'unknown match policy');
     if (!isValidUri(message.topic, match, this.limits)) return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.invalidUri, 'invalid topic URI');
-    if (!this.authorizer.decide(session, message.topic, 'subscribe').allow) {
-      return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.notAuthorized, 'not authorized to subscribe');
-    }
+    return then(this.authorizer.decide(session, message.topic, 'subscribe'), (decision) => {
+      if (!session.isActive()) return; // left while a dynamic authorizer was thinking
+      if (!decision.allow) return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.notAuthorized, 'not authorized to subscribe');
+      this.addSubscriber(session, message, match);
+    });
+  }
+
+  private addSubscriber(session: Session, message: Subscribe, match: MatchPolicy): void {
     const own = this.sessionSubscriptions(session);
     let subscription = this.index.get(message.topic, match);
     if (subscription && own.has(subscription.id)) {
@@ -88,7 +94,7 @@ export class Broker {
     session.send({ type: MessageType.UNSUBSCRIBED, request: message.request });
   }
 
-  publish(session: Session, message: Publish): void {
+  publish(session: Session, message: Publish): MaybePromise<void> {
     const { options, topic } = message;
     const acknowledge = options.acknowledge === true;
     const refuse = (uri: string, text: string) => {
@@ -96,48 +102,82 @@ export class Broker {
     };
     if (!isValidUri(topic, 'exact', this.limits)) return refuse(ErrorUri.invalidUri, 'invalid topic URI');
     if (isReservedUri(topic)) return refuse(ErrorUri.notAuthorized, 'the wamp. namespace is reserved for the router');
-    const decision = this.authorizer.decide(session, topic, 'publish');
-    if (!decision.allow) return refuse(ErrorUri.notAuthorized, 'not authorized to publish');
     const filter = parseReceiverFilter(options);
     if (!filter) return refuse(ErrorUri.invalidArgument, 'invalid exclude/eligible option');
-
-    const publication = randomId();
-    const disclose = decision.disclose || options.disclose_me === true;
-    const publisher = disclose
-      ? { publisher: session.id, publisher_authid: session.authid, publisher_authrole: session.authrole }
-      : undefined;
-    const excludeMe = options.exclude_me !== false;
-    for (const subscription of this.index.matchAll(topic)) {
-      this.deliver(subscription, topic, publication, message, publisher, (receiver) =>
-        (receiver !== session || !excludeMe) && filter(receiver));
-    }
-    if (acknowledge) session.send({ type: MessageType.PUBLISHED, request: message.request, publication });
+    return then(this.authorizer.decide(session, topic, 'publish'), (decision) => {
+      if (!decision.allow) return refuse(ErrorUri.notAuthorized, 'not authorized to publish');
+      const excludeMe = options.exclude_me !== false;
+      const publisher = decision.disclose || options.disclose_me === true
+        ? { publisher: session.id, publisher_authid: session.authid, publisher_authrole: session.authrole }
+        : undefined;
+      const publication = randomId();
+      const eligible = (receiver: Session) => (receiver !== session || !excludeMe) && filter(receiver);
+      return then(this.receivers(topic, eligible), (deliveries) => {
+        for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, message, publisher, receivers);
+        if (acknowledge && session.isActive()) session.send({ type: MessageType.PUBLISHED, request: message.request, publication });
+      });
+    });
   }
 
   /** Internal publication by the router itself (meta events): no publisher, no publish check. */
-  publishInternal(topic: string, args: unknown[], kwargs?: Dict, exclude?: Session): void {
+  publishInternal(topic: string, args: unknown[], kwargs?: Dict, exclude?: Session): MaybePromise<void> {
     const publication = randomId();
+    return then(this.receivers(topic, (receiver) => receiver !== exclude), (deliveries) => {
+      for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, { args, kwargs }, undefined, receivers);
+    });
+  }
+
+  /**
+   * Every (subscription, receivers) pair an event on `topic` goes to. Receivers on pattern
+   * subscriptions are authorized again on the concrete topic: a pattern may cover URIs the
+   * receiver's role may not see (style §1.8 lesson 6).
+   */
+  private receivers(topic: string, eligible: (receiver: Session) => boolean): MaybePromise<[Subscription, Session[]][]> {
+    const pending: MaybePromise<[Subscription, Session[]]>[] = [];
     for (const subscription of this.index.matchAll(topic)) {
-      this.deliver(subscription, topic, publication, { args, kwargs }, undefined, (receiver) => receiver !== exclude);
+      const chosen = [...subscription.subscribers].filter(eligible);
+      if (subscription.match === 'exact') {
+        pending.push([subscription, chosen]);
+        continue;
+      }
+      const decisions = all(chosen.map((receiver) => this.authorizer.decide(receiver, topic, 'subscribe')));
+      pending.push(then(decisions, (answers) => [subscription, chosen.filter((_, i) => answers[i]!.allow)] as [Subscription, Session[]]));
     }
+    return all(pending);
   }
 
   private deliver(
     subscription: Subscription, topic: string, publication: number, payload: { args?: unknown[]; kwargs?: Dict },
-    publisher: Dict | undefined, eligible: (receiver: Session) => boolean,
+    publisher: Dict | undefined, receivers: Session[],
   ): void {
     const details: Dict = subscription.match === 'exact' ? {} : { topic };
     if (publisher) Object.assign(details, publisher);
-    const event: Event = {
-      type: MessageType.EVENT, subscription: subscription.id, publication, details,
-      args: payload.args, kwargs: payload.kwargs,
-    };
-    const frames = new FrameCache(event);
-    for (const receiver of subscription.subscribers) {
-      if (!eligible(receiver)) continue;
-      // Delivery-time check on the concrete topic: a pattern subscription may cover denied URIs.
-      if (subscription.match !== 'exact' && !this.authorizer.decide(receiver, topic, 'subscribe').allow) continue;
-      receiver.sendFrame(frames.for(receiver.serializer));
+    const frames = new FrameCache({
+      type: MessageType.EVENT, subscription: subscription.id, publication, details, args: payload.args, kwargs: payload.kwargs,
+    });
+    for (const receiver of receivers) {
+      // Skip receivers that unsubscribed or left while a dynamic decision was pending.
+      if (subscription.subscribers.has(receiver)) receiver.sendFrame(frames.for(receiver.serializer));
+    }
+  }
+
+  /**
+   * Router-initiated unsubscribe (config reload took the permission away): the revocation form
+   * `[35, 0, {subscription, reason}]` goes only to subscribers that announced
+   * `subscription_revocation`; others are removed silently (wamp-spec §7.6).
+   */
+  revoke(session: Session, subscription: Subscription, reason: string): void {
+    if (!subscription.subscribers.has(session)) return;
+    this.removeSubscriber(session, subscription);
+    if (session.hasFeature('subscriber', 'subscription_revocation')) {
+      session.send({ type: MessageType.UNSUBSCRIBED, request: 0, details: { subscription: subscription.id, reason } });
+    }
+  }
+
+  /** Every (session, subscription) pair, for re-authorization after a reload. */
+  *subscriberPairs(): Generator<[Session, Subscription]> {
+    for (const subscription of [...this.byId.values()]) {
+      for (const session of [...subscription.subscribers]) yield [session, subscription];
     }
   }
 

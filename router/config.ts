@@ -100,10 +100,23 @@ export interface AuthConfig {
   dynamic?: DynamicAuthConfig;
 }
 
+/**
+ * A WAMP procedure asked `(session details, uri, action)` wherever the role's static rules are
+ * silent; it answers `true`/`false` or `{allow, disclose}`.
+ */
+export interface AuthorizerConfig {
+  procedure: string;
+  /** How long an answer is reused for the same (authrole, uri, action); 0 = ask every time. */
+  ttlMs: number;
+  /** An authorizer slower than this is a deny. */
+  timeoutMs: number;
+}
+
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
   auth: AuthConfig;
+  authorizer?: AuthorizerConfig;
   /** How often live sessions' credentials are checked again (expiry, revocation, removal). */
   reverifyIntervalMs: number;
 }
@@ -260,6 +273,14 @@ const realmSchema = object(
       default: [],
     },
     auth: authSchema,
+    authorizer: object(
+      {
+        procedure: { type: 'string', minLength: 1 },
+        ttlMs: { type: 'integer', minimum: 0, maximum: 86_400_000, default: 60_000 },
+        timeoutMs: { type: 'integer', minimum: 10, maximum: 600_000, default: 5_000 },
+      },
+      ['procedure'],
+    ),
     reverifyIntervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000, default: 60_000 },
   },
   ['name'],
@@ -362,6 +383,9 @@ function authProblems(realm: RealmConfig, at: string, roles: Map<string, string>
     }
   }
   wampcra?.issue?.roles.forEach((role, i) => needRole(role, `${at}/wampcra/issue/roles/${i}`));
+  if (realm.authorizer && !isValidUri(realm.authorizer.procedure, 'exact', config.limits)) {
+    problems.push({ path: at.replace(/\/auth$/, '/authorizer/procedure'), message: `${JSON.stringify(realm.authorizer.procedure)} is not a valid procedure URI` });
+  }
   if (dynamic && !isValidUri(dynamic.procedure, 'exact', config.limits)) {
     problems.push({ path: `${at}/dynamic/procedure`, message: `${JSON.stringify(dynamic.procedure)} is not a valid procedure URI` });
   }

@@ -1,5 +1,6 @@
 import { UriIndex } from './matching/uri-index.js';
 import type { Limits } from './limits.js';
+import { all, then, type MaybePromise } from './maybe-async.js';
 import { ErrorUri, WampError } from './protocol/errors.js';
 import { randomId, routerScopeId, SequentialIds } from './protocol/ids.js';
 import {
@@ -85,6 +86,10 @@ class InternalCaller implements RoutedPeer {
     return false;
   }
 
+  isActive(): boolean {
+    return true;
+  }
+
   violation(message: string): void {
     this.reject(new WampError(ErrorUri.protocolViolation, message));
   }
@@ -123,7 +128,7 @@ export class Dealer {
     return this.byId.get(id);
   }
 
-  register(session: RoutedPeer, message: Register): void {
+  register(session: RoutedPeer, message: Register): MaybePromise<void> {
     const reply = (uri: string, text: string) => session.sendError(MessageType.REGISTER, message.request, uri, text);
     const { options, procedure } = message;
     const match = options.match ?? 'exact';
@@ -134,8 +139,17 @@ export class Dealer {
     if (!Number.isSafeInteger(concurrency) || (concurrency as number) < 0) return reply(ErrorUri.invalidArgument, 'concurrency must be a positive integer');
     if (!isValidUri(procedure, match, this.limits)) return reply(ErrorUri.invalidUri, 'invalid procedure URI');
     if (isReservedUri(procedure)) return reply(ErrorUri.notAuthorized, 'the wamp. namespace is reserved for the router');
-    if (!this.authorizer.decide(session, procedure, 'register').allow) return reply(ErrorUri.notAuthorized, 'not authorized to register');
     if (match === 'exact' && this.internal.has(procedure)) return reply(ErrorUri.procedureAlreadyExists, 'procedure is provided by the router');
+    return then(this.authorizer.decide(session, procedure, 'register'), (decision) => {
+      if (!session.isActive()) return;
+      if (!decision.allow) return reply(ErrorUri.notAuthorized, 'not authorized to register');
+      this.addCallee(session, message, match, invoke as InvokePolicy, concurrency as number);
+    });
+  }
+
+  private addCallee(session: RoutedPeer, message: Register, match: MatchPolicy, invoke: InvokePolicy, concurrency: number): void {
+    const reply = (uri: string, text: string) => session.sendError(MessageType.REGISTER, message.request, uri, text);
+    const procedure = message.procedure;
     const own = this.sessionCallees(session);
     if (own.size >= this.limits.maxRegistrationsPerSession) return reply(ErrorUri.optionNotAllowed, 'too many registrations');
 
@@ -151,15 +165,13 @@ export class Dealer {
     const created = !registration;
     if (!registration) {
       registration = {
-        id: routerScopeId((id) => this.byId.has(id)), uri: procedure, match, invoke: invoke as InvokePolicy,
+        id: routerScopeId((id) => this.byId.has(id)), uri: procedure, match, invoke,
         created: new Date().toISOString(), callees: [], roundRobin: 0,
       };
       this.index.set(procedure, match, registration);
       this.byId.set(registration.id, registration);
     }
-    const callee: Callee = {
-      session, registration, concurrency: concurrency as number, discloseCaller: options.disclose_caller === true, inFlight: 0,
-    };
+    const callee: Callee = { session, registration, concurrency, discloseCaller: message.options.disclose_caller === true, inFlight: 0 };
     registration.callees.push(callee);
     own.set(registration.id, callee);
     session.send({ type: MessageType.REGISTERED, request: message.request, registration: registration.id });
@@ -176,16 +188,32 @@ export class Dealer {
     session.send({ type: MessageType.UNREGISTERED, request: message.request });
   }
 
-  call(session: RoutedPeer, message: Call): void {
+  call(session: RoutedPeer, message: Call): MaybePromise<void> {
     const { procedure } = message;
     if (!isValidUri(procedure, 'exact', this.limits)) {
       return session.sendError(MessageType.CALL, message.request, ErrorUri.invalidUri, 'invalid procedure URI');
     }
-    const decision = this.authorizer.decide(session, procedure, 'call');
-    if (!decision.allow) return session.sendError(MessageType.CALL, message.request, ErrorUri.notAuthorized, 'not authorized to call');
-    const internal = this.internal.get(procedure);
-    if (internal) return this.answerInternally(session, message, internal);
-    this.route(session, message, decision.disclose);
+    return then(this.authorizer.decide(session, procedure, 'call'), (decision) => {
+      if (!session.isActive()) return;
+      if (!decision.allow) return session.sendError(MessageType.CALL, message.request, ErrorUri.notAuthorized, 'not authorized to call');
+      const internal = this.internal.get(procedure);
+      if (internal) return this.answerInternally(session, message, internal);
+      return then(this.candidates(procedure), (registrations) => this.route(session, message, decision.disclose, registrations));
+    });
+  }
+
+  /**
+   * Registrations that may serve `procedure`, best first (wamp-spec §8.3). A callee on a pattern
+   * registration is authorized again for the concrete URI: a prefix `app.` registration never
+   * receives a call to `app.secret.x` its role may not register.
+   */
+  private candidates(procedure: string): MaybePromise<[Registration, Callee[]][]> {
+    return all(this.index.matchAll(procedure).map((registration) => {
+      if (registration.match === 'exact') return [registration, registration.callees] as [Registration, Callee[]];
+      const callees = [...registration.callees];
+      return then(all(callees.map((c) => this.authorizer.decide(c.session, procedure, 'register'))), (answers) =>
+        [registration, callees.filter((_, i) => answers[i]!.allow)] as [Registration, Callee[]]);
+    }));
   }
 
   /**
@@ -195,9 +223,8 @@ export class Dealer {
   callInternal(procedure: string, args: unknown[], kwargs: Dict, timeoutMs: number): Promise<CallResult> {
     return new Promise((resolve, reject) => {
       const caller = new InternalCaller(resolve, reject);
-      this.route(caller, {
-        type: MessageType.CALL, request: caller.invocationIds.next(), options: { timeout: timeoutMs }, procedure, args, kwargs,
-      }, false);
+      const message: Call = { type: MessageType.CALL, request: caller.invocationIds.next(), options: { timeout: timeoutMs }, procedure, args, kwargs };
+      then(this.candidates(procedure), (registrations) => this.route(caller, message, false, registrations));
     });
   }
 
@@ -226,7 +253,8 @@ export class Dealer {
     }
   }
 
-  private route(session: RoutedPeer, message: Call, disclose: boolean): void {
+  private route(session: RoutedPeer, message: Call, disclose: boolean, registrations: [Registration, Callee[]][]): void {
+    if (!session.isActive()) return;
     const reply = (uri: string, text: string) => session.sendError(MessageType.CALL, message.request, uri, text);
     const { options, procedure } = message;
     const calls = this.sessionCalls(session);
@@ -235,9 +263,11 @@ export class Dealer {
     const timeout = options.timeout ?? 0;
     if (!Number.isSafeInteger(timeout) || (timeout as number) < 0) return reply(ErrorUri.invalidArgument, 'timeout must be a non-negative integer (ms)');
 
-    const registration = this.index.bestMatch(procedure);
-    if (!registration) return reply(ErrorUri.noSuchProcedure, 'no callee registered for procedure');
-    const callee = pickCallee(registration);
+    // The best registration with an authorized callee serves the call.
+    const served = registrations.find(([, callees]) => callees.length > 0);
+    if (!served) return reply(ErrorUri.noSuchProcedure, 'no callee registered for procedure');
+    const [registration, allowed] = served;
+    const callee = pickCallee(registration, allowed);
     if (!callee) return reply(ErrorUri.maxConcurrencyReached, 'all callees are at their concurrency limit');
 
     const receiveProgress = options.receive_progress === true && callee.session.hasFeature('callee', 'progressive_call_results');
@@ -347,6 +377,23 @@ export class Dealer {
     this.invocationsByCallee.delete(session);
   }
 
+  /**
+   * Router-initiated unregister (reload took the permission away): `[67, 0, {registration,
+   * reason}]` only to callees that announced `registration_revocation` (wamp-spec §8.10).
+   */
+  revoke(callee: Callee, reason: string): void {
+    if (!callee.registration.callees.includes(callee)) return;
+    this.removeCallee(callee);
+    if (callee.session.hasFeature('callee', 'registration_revocation')) {
+      callee.session.send({ type: MessageType.UNREGISTERED, request: 0, details: { registration: callee.registration.id, reason } });
+    }
+  }
+
+  /** Every callee of every registration (a snapshot). */
+  calleeList(): Callee[] {
+    return [...this.byId.values()].flatMap((registration) => [...registration.callees]);
+  }
+
   private removeCallee(callee: Callee): void {
     const { registration, session } = callee;
     const at = registration.callees.indexOf(callee);
@@ -380,9 +427,8 @@ export class Dealer {
 }
 
 /** Shared-registration callee choice (wamp-spec §8.2), skipping callees at their concurrency cap. */
-export function pickCallee(registration: Registration): Callee | undefined {
+export function pickCallee(registration: Registration, callees: readonly Callee[] = registration.callees): Callee | undefined {
   const available = (c: Callee) => c.concurrency === 0 || c.inFlight < c.concurrency;
-  const { callees } = registration;
   switch (registration.invoke) {
     case 'single':
     case 'first':

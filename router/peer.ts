@@ -17,4 +17,6 @@ export interface RoutedPeer {
   hasFeature(role: string, feature: string): boolean;
   /** The peer broke the protocol: end it with ABORT `wamp.error.protocol_violation`. */
   violation(message: string): void;
+  /** Still joined: checked again after every asynchronous step before touching routing state. */
+  isActive(): boolean;
 }

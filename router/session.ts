@@ -67,6 +67,10 @@ export class Session implements TransportSink {
     this.startTimer(host.limits.helloTimeoutMs, 'hello timeout');
   }
 
+  isActive(): boolean {
+    return this.state === 'established';
+  }
+
   get serializer() {
     return this.transport.serializer;
   }
