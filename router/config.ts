@@ -22,6 +22,20 @@ export interface ListenerConfig {
   allowedOrigins: string[];
   /** Refuse upgrades without an Origin header (that is, non-browser clients). */
   requireOrigin: boolean;
+  /** Serve wss (and TLS RawSocket) with this key and certificate. */
+  tls?: TlsConfig;
+  /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
+  trustProxy: boolean;
+  /** permessage-deflate; off by default (OWASP). Inflated messages are capped by maxMessageBytes. */
+  compression: boolean;
+}
+
+/** PEM text or file paths. */
+export interface TlsConfig {
+  key: string;
+  cert: string;
+  ca?: string;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
 }
 
 export type Action = 'call' | 'register' | 'publish' | 'subscribe';
@@ -196,6 +210,17 @@ const listenerSchema = object(
       default: [],
     },
     requireOrigin: { type: 'boolean', default: false },
+    tls: object(
+      {
+        key: { type: 'string', minLength: 1 },
+        cert: { type: 'string', minLength: 1 },
+        ca: { type: 'string', minLength: 1 },
+        minVersion: { type: 'string', enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2' },
+      },
+      ['key', 'cert'],
+    ),
+    trustProxy: { type: 'boolean', default: false },
+    compression: { type: 'boolean', default: false },
   },
   ['type'],
 );

@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from './log.js';
 import { CloseUri } from './protocol/errors.js';
 import { randomId } from './protocol/ids.js';
 import { Session, type SessionHost } from './session.js';
+import type { Transport } from './transport/transport.js';
 import { WebSocketListener, type ListeningAddress, type WebSocketTransport } from './transport/websocket.js';
 
 /**
@@ -24,6 +25,8 @@ export interface Router {
   close(reason?: string): Promise<void>;
   /** All connections with a session object, joined or not. */
   readonly connectionCount: number;
+  /** Counters for operations (closes by reason: slow consumer, stale connection, rate limited, …). */
+  readonly stats: RouterStats;
   /**
    * Apply a new config without dropping sessions that are still allowed: realms are added,
    * reconfigured or removed; listeners and limits need a restart and are left as they are.
@@ -32,6 +35,10 @@ export interface Router {
 }
 
 export type { ListeningAddress };
+
+export interface RouterStats {
+  closes: Record<string, number>;
+}
 
 export function createRouter(config: RouterConfig, options: RouterOptions = {}): Router {
   return new SwitchyardRouter(config, options.logger ?? silentLogger);
@@ -43,6 +50,10 @@ class SwitchyardRouter implements Router, SessionHost {
   private readonly listeners: WebSocketListener[];
   private readonly sessions = new Set<Session>();
   private readonly liveIds = new Set<number>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly everJoined = new Set<Session>();
+  private unauthenticated = 0;
+  readonly stats: RouterStats = { closes: {} };
   private closing: Promise<void> | undefined;
   private allClosed: (() => void) | undefined;
 
@@ -50,6 +61,7 @@ class SwitchyardRouter implements Router, SessionHost {
     this.limits = config.limits;
     for (const realm of config.realms) this.realms.set(realm.name, new Realm(realm, this.limits, logger));
     this.listeners = config.listeners.map((listener) => new WebSocketListener(listener, this.limits, logger, {
+      admit: (remoteAddress) => this.admit(remoteAddress),
       accept: (transport: WebSocketTransport) => this.accept(transport),
     }));
   }
@@ -64,11 +76,30 @@ class SwitchyardRouter implements Router, SessionHost {
     return addresses;
   }
 
-  private accept(transport: WebSocketTransport): Session {
+  /**
+   * Connection caps (reliability §2.12 item 7): total, per remote address, and not yet
+   * authenticated, which bounds what an unauthenticated crowd can make the router hold.
+   */
+  admit(remoteAddress: string): boolean {
+    if (this.closing) return false;
+    if (this.sessions.size >= this.limits.maxConnections) return false;
+    if (this.unauthenticated >= this.limits.maxUnauthenticatedConnections) return false;
+    return (this.perAddress.get(remoteAddress) ?? 0) < this.limits.maxConnectionsPerIp;
+  }
+
+  private accept(transport: Transport): Session {
     const session = new Session(transport, this);
     this.sessions.add(session);
-    if (this.closing) session.abort(CloseUri.systemShutdown, 'router is shutting down');
+    this.unauthenticated++;
+    const address = transport.info.remoteAddress;
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     return session;
+  }
+
+  sessionJoined(session: Session): void {
+    if (this.everJoined.has(session)) return;
+    this.everJoined.add(session);
+    this.unauthenticated--;
   }
 
   findRealm(name: string): Realm | undefined {
@@ -86,8 +117,14 @@ class SwitchyardRouter implements Router, SessionHost {
     this.liveIds.delete(id);
   }
 
-  sessionClosed(session: Session): void {
-    this.sessions.delete(session);
+  sessionClosed(session: Session, reason: string): void {
+    if (!this.sessions.delete(session)) return;
+    if (!this.everJoined.delete(session)) this.unauthenticated--;
+    const address = session.transport.info.remoteAddress;
+    const count = (this.perAddress.get(address) ?? 1) - 1;
+    if (count === 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, count);
+    this.stats.closes[reason] = (this.stats.closes[reason] ?? 0) + 1;
     if (this.sessions.size === 0) this.allClosed?.();
   }
 

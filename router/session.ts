@@ -32,7 +32,9 @@ export interface SessionHost {
   /** A fresh random session ID, unique among live sessions. */
   allocateSessionId(): number;
   releaseSessionId(id: number): void;
-  sessionClosed(session: Session): void;
+  sessionJoined(session: Session): void;
+  /** The session is over; `reason` is counted (slow consumer, hello timeout, …). */
+  sessionClosed(session: Session, reason: string): void;
 }
 
 type Handler = (session: Session, message: never) => void | Promise<void>;
@@ -59,6 +61,8 @@ export class Session implements TransportSink {
   readonly invocationIds = new SequentialIds();
 
   private timer: NodeJS.Timeout | undefined;
+  /** The first reason this session ended for; what the router counts. */
+  private closeReason: string | undefined;
   private pendingChallenge: ChallengeStep | undefined;
   private busy = false;
   private backlog: { frame: Buffer | string; binary: boolean }[] = [];
@@ -148,7 +152,8 @@ export class Session implements TransportSink {
 
   transportClosed(code: number, reason: string): void {
     if (this.state === 'closed') return;
-    this.finish(`transport closed (${code}${reason ? ' ' + reason : ''})`);
+    this.closeReason ??= reason || `transport closed (${code})`;
+    this.finish(this.closeReason);
   }
 
   // ----- outbound -----
@@ -176,6 +181,7 @@ export class Session implements TransportSink {
   /** ABORT and close: for protocol violations and refused joins. Never answered by the peer. */
   abort(reason: string, message: string, closeCode: number = CloseCode.normal): void {
     if (this.state === 'closed') return;
+    this.closeReason ??= reason === ErrorUri.protocolViolation ? `protocol violation: ${message}` : reason;
     this.host.logger.limited('session.abort', { session: this.id || undefined, peer: this.transport.info.peer, reason, message });
     this.send({ type: MessageType.ABORT, details: { message }, reason });
     this.transport.close(closeCode, reason.slice(0, 100));
@@ -209,7 +215,7 @@ export class Session implements TransportSink {
     if (this.id) this.host.releaseSessionId(this.id);
     this.state = 'closed';
     this.transport.close(CloseCode.normal, '');
-    this.host.sessionClosed(this);
+    this.host.sessionClosed(this, this.closeReason ?? reason);
   }
 
   private leaveRealm(reason: string): void {
@@ -317,6 +323,7 @@ export class Session implements TransportSink {
     this.credential = identity.credential;
     this.state = 'established';
     realm.join(this);
+    this.host.sessionJoined(this);
     this.send({
       type: MessageType.WELCOME,
       session: this.id,

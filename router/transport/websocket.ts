@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -7,42 +8,92 @@ import type { Limits } from '../limits.js';
 import type { Logger } from '../log.js';
 import { chooseSubprotocol } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
-import type { Transport, TransportInfo, TransportSink } from './transport.js';
+import { Housekeeper } from './housekeeping.js';
+import { loadTlsOptions } from './tls.js';
+import { CloseCode, type Transport, type TransportInfo, type TransportSink } from './transport.js';
 
 /**
  * WebSocket listener: everything that can be refused is refused at the HTTP upgrade, before a
  * WebSocket exists: wrong path (404), foreign Origin (403), no `wamp.2.*` subprotocol this
- * listener serves (400). Compression is off (OWASP; no decompression bombs).
+ * listener serves (400), connection caps (503). Compression is off unless configured (OWASP;
+ * inflated messages are capped by maxMessageBytes either way).
  */
 
 export class WebSocketTransport implements Transport {
   private closed = false;
+  /** Why the router ended the connection, when it did (slow consumer, stale, …). */
+  closeReason: string | undefined;
+  alive = true;
+  private stalledSince = 0;
+  private lastBuffered = 0;
+  private closeTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly socket: WebSocket, readonly serializer: Serializer, readonly info: TransportInfo) {}
+  constructor(
+    private readonly socket: WebSocket,
+    readonly serializer: Serializer,
+    readonly info: TransportInfo,
+    private readonly limits: Limits,
+  ) {}
 
   send(frame: Buffer | string): void {
     if (this.closed) return;
     this.socket.send(frame, { binary: this.serializer.binary });
+    // Never drop a message while keeping the session: past the cap the session ends instead.
+    if (this.socket.bufferedAmount > this.limits.maxOutboundBytesPerSession) this.kill('slow consumer');
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.socket.close(code, reason);
+    // A peer that never completes the close handshake is cut off.
+    this.closeTimer = setTimeout(() => this.socket.terminate(), this.limits.closeHandshakeTimeoutMs);
+    this.closeTimer.unref();
   }
 
   bufferedBytes(): number {
     return this.socket.bufferedAmount;
   }
 
-  /** Drop the TCP connection without a close handshake. */
-  terminate(): void {
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** Drop the TCP connection without a close handshake, remembering why. */
+  kill(reason: string): void {
+    this.closeReason ??= reason;
     this.closed = true;
     this.socket.terminate();
+  }
+
+  /** Called when the socket has closed, whoever closed it. */
+  released(): void {
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+  }
+
+  /** Periodic liveness: ping, and detect writes that stopped draining. */
+  tick(now: number, pingDue: boolean): void {
+    if (this.closed) return;
+    if (pingDue) {
+      if (!this.alive) return this.kill('stale connection');
+      this.alive = false;
+      this.socket.ping();
+    }
+    const buffered = this.socket.bufferedAmount;
+    if (buffered === 0 || buffered < this.lastBuffered) this.stalledSince = 0;
+    else if (this.stalledSince === 0) this.stalledSince = now;
+    else if (now - this.stalledSince > this.limits.writeStallTimeoutMs) this.kill('slow consumer');
+    this.lastBuffered = buffered;
   }
 }
 
 export interface ConnectionHandler {
+  /** May a new connection from this address be accepted now (connection caps)? */
+  admit(remoteAddress: string): boolean;
   /** Create the session for a new transport and return where its frames go. */
   accept(transport: WebSocketTransport): TransportSink;
 }
@@ -59,26 +110,32 @@ export class WebSocketListener {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly transports = new Set<WebSocketTransport>();
+  private readonly housekeeper: Housekeeper;
 
   constructor(
     private readonly config: ListenerConfig,
-    limits: Limits,
+    private readonly limits: Limits,
     private readonly logger: Logger,
     private readonly handler: ConnectionHandler,
   ) {
-    this.http = createServer((_req, res) => {
+    const respond = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
       res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
       res.end('WAMP over WebSocket: upgrade required\n');
-    });
+    };
+    this.http = config.tls ? createHttpsServer(loadTlsOptions(config.tls), respond) : createHttpServer(respond);
+    this.http.headersTimeout = 10_000;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: limits.maxMessageBytes,
-      perMessageDeflate: false,
+      perMessageDeflate: config.compression,
       clientTracking: false,
       handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered, this.config.serializers)?.subprotocol ?? false,
     });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.http.on('clientError', (_error, socket) => socket.destroy());
+    this.housekeeper = new Housekeeper(limits, (now, pingDue) => {
+      for (const transport of this.transports) transport.tick(now, pingDue);
+    });
   }
 
   listen(): Promise<ListeningAddress> {
@@ -87,11 +144,13 @@ export class WebSocketListener {
       this.http.once('error', onError);
       this.http.listen(this.config.port, this.config.host, () => {
         this.http.off('error', onError);
+        this.housekeeper.start();
         const address = this.http.address() as AddressInfo;
         const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        const scheme = this.config.tls ? 'wss' : 'ws';
         resolve({
           type: this.config.type, host: address.address, port: address.port, path: this.config.path,
-          url: `ws://${host}:${address.port}${this.config.path}`,
+          url: `${scheme}://${host}:${address.port}${this.config.path}`,
         });
       });
     });
@@ -99,6 +158,7 @@ export class WebSocketListener {
 
   /** Stop accepting connections. Existing sessions are closed by the router first. */
   stopAccepting(): Promise<void> {
+    this.housekeeper.stop();
     return new Promise((resolve) => {
       this.http.close(() => resolve());
       this.http.closeIdleConnections?.();
@@ -107,7 +167,7 @@ export class WebSocketListener {
 
   /** Terminate whatever is still open (after the graceful close window). */
   terminateAll(): void {
-    for (const transport of this.transports) transport.terminate();
+    for (const transport of this.transports) transport.kill('shutdown');
     this.http.closeAllConnections?.();
   }
 
@@ -121,24 +181,38 @@ export class WebSocketListener {
     const offered = parseProtocols(req.headers['sec-websocket-protocol']);
     const serializer = chooseSubprotocol(offered, this.config.serializers);
     if (!serializer) return refuse(socket, 400, 'Bad Request', 'no supported WAMP subprotocol offered');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req, serializer));
+    const remoteAddress = this.remoteAddress(req);
+    if (!this.handler.admit(remoteAddress)) {
+      this.logger.limited('listener.connection_refused', { peer: remoteAddress, reason: 'connection limit' });
+      return refuse(socket, 503, 'Service Unavailable', 'connection limit reached');
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req, serializer, remoteAddress));
   }
 
-  private connected(ws: WebSocket, req: IncomingMessage, serializer: Serializer): void {
-    const remoteAddress = req.socket.remoteAddress ?? 'unknown';
-    const info: TransportInfo = {
-      type: 'websocket', remoteAddress, peer: `${remoteAddress}:${req.socket.remotePort}`, protocol: serializer.subprotocol,
-    };
-    const transport = new WebSocketTransport(ws, serializer, info);
+  /** Behind a trusted reverse proxy, the client is the last address the proxy appended. */
+  private remoteAddress(req: IncomingMessage): string {
+    const direct = req.socket.remoteAddress ?? 'unknown';
+    if (!this.config.trustProxy) return direct;
+    const forwarded = req.headers['x-forwarded-for'];
+    const list = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    return list[list.length - 1] ?? direct;
+  }
+
+  private connected(ws: WebSocket, req: IncomingMessage, serializer: Serializer, remoteAddress: string): void {
+    const port = this.config.trustProxy ? 0 : req.socket.remotePort;
+    const info: TransportInfo = { type: 'websocket', remoteAddress, peer: `${remoteAddress}:${port}`, protocol: serializer.subprotocol };
+    const transport = new WebSocketTransport(ws, serializer, info, this.limits);
     this.transports.add(transport);
     const sink = this.handler.accept(transport);
     ws.on('message', (data, isBinary) => sink.receive(data as Buffer, isBinary));
+    ws.on('pong', () => { transport.alive = true; });
     ws.on('error', (error: Error & { code?: string }) => {
       this.logger.limited('transport.error', { peer: info.peer, code: error.code, error: error.message });
     });
     ws.on('close', (code, reason) => {
       this.transports.delete(transport);
-      sink.transportClosed(code, reason.toString());
+      transport.released();
+      sink.transportClosed(code, transport.closeReason ?? reason.toString());
     });
   }
 
@@ -168,3 +242,5 @@ function refuse(socket: Duplex, status: number, text: string, body = text): void
   socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body) + 1}\r\n\r\n${body}\n`);
 }
+
+export { CloseCode };

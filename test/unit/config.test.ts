@@ -63,6 +63,8 @@ describe('router/config', () => {
         serializers: ['json', 'msgpack', 'cbor'],
         allowedOrigins: [],
         requireOrigin: false,
+        trustProxy: false,
+        compression: false,
       },
     ]);
     expect(config.limits).to.deep.equal(DEFAULT_LIMITS);
@@ -94,6 +96,8 @@ describe('router/config', () => {
           serializers: ['json', 'msgpack', 'cbor'],
           allowedOrigins: [],
           requireOrigin: false,
+          trustProxy: false,
+          compression: false,
         },
       ],
       limits: DEFAULT_LIMITS,
