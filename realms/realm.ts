@@ -5,6 +5,7 @@ import { Broker } from '../router/broker.js';
 import type { RealmConfig } from '../router/config.js';
 import { Dealer } from '../router/dealer.js';
 import type { Limits } from '../router/limits.js';
+import type { RateSettings } from '../router/rate-limit.js';
 import { silentLogger, type Logger } from '../router/log.js';
 import { CloseUri, ErrorUri, WampError } from '../router/protocol/errors.js';
 import type { Dict } from '../router/protocol/messages.js';
@@ -84,6 +85,17 @@ export class Realm {
 
   hasRole(name: string): boolean {
     return this.roles.has(name);
+  }
+
+  /** The role's own inbound rate, where its config sets one (missing fields from `limits`). */
+  rateFor(authrole: string): RateSettings | undefined {
+    const rate = this.config.roles.find((role) => role.name === authrole)?.rate;
+    if (!rate) return undefined;
+    return {
+      messagesPerSecond: rate.messagesPerSecond ?? this.limits.rateMessagesPerSecond,
+      burst: rate.burst ?? this.limits.rateBurst,
+      bytesPerSecond: rate.bytesPerSecond ?? this.limits.rateBytesPerSecond,
+    };
   }
 
   /** Whether a session (joined or about to be) still holds a valid credential. */

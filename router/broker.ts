@@ -37,6 +37,7 @@ export class Broker {
   private readonly byId = new Map<number, Subscription>();
   private readonly bySession = new Map<Session, Map<number, Subscription>>();
   observer: BrokerObserver = {};
+  private readonly queue: Delivery[] = [];
 
   constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
 
@@ -152,13 +153,35 @@ export class Broker {
   ): void {
     const details: Dict = subscription.match === 'exact' ? {} : { topic };
     if (publisher) Object.assign(details, publisher);
-    const frames = new FrameCache({
-      type: MessageType.EVENT, subscription: subscription.id, publication, details, args: payload.args, kwargs: payload.kwargs,
-    });
-    for (const receiver of receivers) {
-      // Skip receivers that unsubscribed or left while a dynamic decision was pending.
-      if (subscription.subscribers.has(receiver)) receiver.sendFrame(frames.for(receiver.serializer));
+    const job: Delivery = {
+      subscription, receivers, next: 0,
+      frames: new FrameCache({
+        type: MessageType.EVENT, subscription: subscription.id, publication, details, args: payload.args, kwargs: payload.kwargs,
+      }),
+    };
+    // Small fan-outs go out at once; big ones, and anything queued behind them (to keep each
+    // publisher's order), are sent `fanoutChunkSize` receivers per event-loop turn.
+    if (this.queue.length === 0 && receivers.length <= this.limits.fanoutChunkSize) {
+      sendSome(job, receivers.length);
+      return;
     }
+    this.queue.push(job);
+    if (this.queue.length === 1) setImmediate(this.drain);
+  }
+
+  private readonly drain = (): void => {
+    let budget = this.limits.fanoutChunkSize;
+    while (budget > 0 && this.queue.length > 0) {
+      const job = this.queue[0]!;
+      budget -= sendSome(job, budget);
+      if (job.next >= job.receivers.length) this.queue.shift();
+    }
+    if (this.queue.length > 0) setImmediate(this.drain);
+  };
+
+  /** Events waiting to be sent (fan-outs spread over several turns). */
+  get queuedDeliveries(): number {
+    return this.queue.length;
   }
 
   /**
@@ -205,6 +228,25 @@ export class Broker {
     if (!own) this.bySession.set(session, (own = new Map()));
     return own;
   }
+}
+
+interface Delivery {
+  readonly subscription: Subscription;
+  readonly receivers: Session[];
+  readonly frames: FrameCache;
+  next: number;
+}
+
+/** Send to up to `count` more receivers of a delivery; returns how many were handled. */
+function sendSome(job: Delivery, count: number): number {
+  const end = Math.min(job.receivers.length, job.next + count);
+  const handled = end - job.next;
+  for (; job.next < end; job.next++) {
+    const receiver = job.receivers[job.next]!;
+    // Skip receivers that unsubscribed or left while the event waited (dynamic decision, queue).
+    if (job.subscription.subscribers.has(receiver)) receiver.sendFrame(job.frames.for(receiver.serializer));
+  }
+  return handled;
 }
 
 /** Encodes a message at most once per serializer, on first use. */

@@ -51,6 +51,8 @@ export interface PermissionConfig {
 export interface RoleConfig {
   name: string;
   permissions: PermissionConfig[];
+  /** Inbound rate for sessions of this role; overrides `limits.rate*` (0 = unlimited). */
+  rate?: { messagesPerSecond?: number; burst?: number; bytesPerSecond?: number };
 }
 
 export interface AnonymousAuthConfig {
@@ -294,7 +296,15 @@ const realmSchema = object(
     name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_\\-@.]{2,254}$' },
     roles: {
       type: 'array',
-      items: object({ name: NAME, permissions: { type: 'array', items: permissionSchema, default: [] } }, ['name']),
+      items: object({
+        name: NAME,
+        permissions: { type: 'array', items: permissionSchema, default: [] },
+        rate: object({
+          messagesPerSecond: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+          burst: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+          bytesPerSecond: { type: 'integer', minimum: 0, maximum: 1024 * 1024 * 1024 },
+        }),
+      }, ['name']),
       default: [],
     },
     auth: authSchema,

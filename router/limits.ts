@@ -141,6 +141,30 @@ export const LIMIT_SPECS = {
     max: 100_000,
     why: 'many users may share one address (NAT), so the per-address budget is larger',
   },
+  rateMessagesPerSecond: {
+    default: 1_000,
+    min: 0,
+    max: 10_000_000,
+    why: 'inbound messages per second per session before reading pauses (EMQX example 1000/s); 0 = unlimited; roles may override',
+  },
+  rateBurst: {
+    default: 2_000,
+    min: 1,
+    max: 10_000_000,
+    why: 'messages a session may send at once above the steady rate',
+  },
+  rateBytesPerSecond: {
+    default: 16 * MiB,
+    min: 0,
+    max: 1024 * MiB,
+    why: 'inbound bytes per second per session before reading pauses; 0 = unlimited; roles may override',
+  },
+  rateLimitCloseAfterMs: {
+    default: 10_000,
+    min: 100,
+    max: 600_000,
+    why: 'a session that stays over its rate this long is closed as a flooder instead of being throttled forever',
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof LIMIT_SPECS;

@@ -12,6 +12,7 @@ import {
   type RouterMessage,
 } from './protocol/messages.js';
 import { isValidUri } from './protocol/uri.js';
+import { InboundRate, type RateSettings } from './rate-limit.js';
 import { CloseCode, type Transport, type TransportSink } from './transport/transport.js';
 import type { Realm } from '../realms/realm.js';
 
@@ -65,9 +66,14 @@ export class Session implements TransportSink {
   private closeReason: string | undefined;
   private pendingChallenge: ChallengeStep | undefined;
   private busy = false;
+  private rate: InboundRate;
+  private overRateSince = 0;
+  private lastOverRate = 0;
+  private resumeTimer: NodeJS.Timeout | undefined;
   private backlog: { frame: Buffer | string; binary: boolean }[] = [];
 
   constructor(readonly transport: Transport, private readonly host: SessionHost) {
+    this.rate = new InboundRate(defaultRate(host.limits));
     this.startTimer(host.limits.helloTimeoutMs, 'hello timeout');
   }
 
@@ -91,6 +97,8 @@ export class Session implements TransportSink {
 
   receive(frame: Buffer | string, binary: boolean): void {
     if (this.state === 'closed') return;
+    const wait = this.rate.admit(frameLength(frame));
+    if (wait > 0 && !this.throttle(wait)) return;
     if (this.busy) {
       if (this.backlog.length >= MAX_BACKLOG) {
         this.abort(ErrorUri.protocolViolation, 'too many messages before the previous step completed');
@@ -143,6 +151,30 @@ export class Session implements TransportSink {
         this.process(next.frame, next.binary);
       }
     });
+  }
+
+  /**
+   * Over its rate: stop reading this socket until the debt is repaid, so TCP pushes back on the
+   * sender. A session that stays over its rate for `rateLimitCloseAfterMs` is closed.
+   * Returns false when the session was closed.
+   */
+  private throttle(waitMs: number): boolean {
+    const now = Date.now();
+    if (this.overRateSince === 0 || now - this.lastOverRate > 1000) this.overRateSince = now;
+    this.lastOverRate = now;
+    if (now - this.overRateSince > this.host.limits.rateLimitCloseAfterMs) {
+      this.closeReason ??= 'rate limited';
+      this.abort('switchyard.error.rate_limited', 'message rate limit exceeded for too long', CloseCode.policyViolation);
+      return false;
+    }
+    if (!this.resumeTimer && this.transport.pause) {
+      this.transport.pause();
+      this.resumeTimer = setTimeout(() => {
+        this.resumeTimer = undefined;
+        if (this.state !== 'closed') this.transport.resume?.();
+      }, waitMs);
+    }
+    return true;
   }
 
   private internalError(error: unknown): void {
@@ -209,6 +241,7 @@ export class Session implements TransportSink {
 
   private finish(reason: string): void {
     this.clearTimer();
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
     this.leaveRealm(reason);
     this.pendingChallenge = undefined;
     this.backlog = [];
@@ -321,6 +354,7 @@ export class Session implements TransportSink {
     this.authprovider = identity.authprovider;
     this.authextra = identity.authextra ?? {};
     this.credential = identity.credential;
+    this.rate = new InboundRate(realm.rateFor(identity.authrole) ?? defaultRate(this.host.limits));
     this.state = 'established';
     realm.join(this);
     this.host.sessionJoined(this);
@@ -369,6 +403,10 @@ async function settle<T extends HelloOutcome>(step: () => T | Promise<T>): Promi
   } catch {
     return { outcome: 'deny', reason: ErrorUri.authenticationFailed, message: 'authentication failed' };
   }
+}
+
+function defaultRate(limits: Limits): RateSettings {
+  return { messagesPerSecond: limits.rateMessagesPerSecond, burst: limits.rateBurst, bytesPerSecond: limits.rateBytesPerSecond };
 }
 
 function frameLength(frame: Buffer | string): number {

@@ -23,6 +23,9 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Bytes accepted by `send` and not yet written to the kernel. */
   bufferedBytes(): number;
+  /** Stop reading from the peer (backpressure on a flooding session) and start again. */
+  pause?(): void;
+  resume?(): void;
 }
 
 /** What a transport calls back into; implemented by Session. */
