@@ -17,6 +17,8 @@ export interface CredentialRef {
   credentialId?: string;
   /** Epoch ms after which the session must end; issued credentials only. */
   expiresAt?: number;
+  /** Digest of the key, ticket or public key used (see crypto.fingerprint). */
+  fingerprint?: string;
 }
 
 export interface SaltParams {

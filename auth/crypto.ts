@@ -34,6 +34,14 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+/**
+ * A one-way digest of the credential a session used (key, ticket, public key), kept with the
+ * session so re-verification can tell a rotated secret from the one it joined with.
+ */
+export function fingerprint(secret: string): string {
+  return createHash('sha256').update('switchyard-credential\u0000').update(secret, 'utf8').digest('base64');
+}
+
 /** 48 random bytes as base64: a 64-character nonce, as Crossbar's `util.newid(64)`. */
 export function newNonce(): string {
   return randomBytes(48).toString('base64');

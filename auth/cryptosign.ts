@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { deny, welcome, type Authenticator, type Deny, type HelloContext, type HelloOutcome, type Welcome } from './authenticator.js';
 import type { CredentialSource, CryptosignUser } from './credentials.js';
-import { isEd25519PublicKeyHex, verifyCryptosign } from './crypto.js';
+import { fingerprint, isEd25519PublicKeyHex, verifyCryptosign } from './crypto.js';
 import { LoginGuard } from './guard.js';
 import { ErrorUri } from '../router/protocol/errors.js';
 
@@ -39,12 +39,14 @@ export class CryptosignAuthenticator implements Authenticator {
       authmethod: 'cryptosign',
       extra: { challenge: challenge.toString('hex'), channel_binding: null },
       verify: (signature: string): Welcome | Deny => {
+        const locked = this.guard.check(throttleKey, context);
+        if (locked) return locked;
         const valid = verifyCryptosign(pubkey, challenge, signature);
         if (!valid || !user) return this.guard.failed(throttleKey, context);
         this.guard.succeeded(throttleKey);
         return welcome({
           authid: user.authid, authrole: user.role, authmethod: 'cryptosign', authprovider: this.source, authextra: user.extra ?? {},
-          credential: { method: 'cryptosign', authid: user.authid, source: this.source },
+          credential: { method: 'cryptosign', authid: user.authid, source: this.source, fingerprint: fingerprint(pubkey.toLowerCase()) },
         });
       },
     };

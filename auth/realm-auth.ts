@@ -9,7 +9,7 @@ import type { Dict } from '../router/protocol/messages.js';
 import { AnonymousAuthenticator } from './anonymous.js';
 import type { Authenticator, HelloContext } from './authenticator.js';
 import type { CraUser, CredentialRef, CryptosignUser, TicketUser } from './credentials.js';
-import { constantTimeEqual, deriveKey, isEd25519PublicKeyHex } from './crypto.js';
+import { constantTimeEqual, deriveKey, fingerprint, isEd25519PublicKeyHex } from './crypto.js';
 import { CryptosignAuthenticator } from './cryptosign.js';
 import { LoginGuard } from './guard.js';
 import { IssuedCredentials } from './issued.js';
@@ -57,7 +57,7 @@ export class RealmAuth {
       // Dynamic principals are vouched for by the procedure at login; a reload that drops the
       // method from `dynamic.methods` ends them.
       case 'dynamic': return this.dynamicMethods().has(credential.method as DynamicMethod);
-      case 'static': return this.hasStaticUser(credential.method, credential.authid);
+      case 'static': return this.staticFingerprints(credential.method, credential.authid).includes(credential.fingerprint ?? '');
     }
   }
 
@@ -66,11 +66,12 @@ export class RealmAuth {
     return this.issued.revokeAuthid(authid);
   }
 
-  private hasStaticUser(method: string, authid: string): boolean {
-    if (method === 'wampcra') return this.craUsers.has(authid);
-    if (method === 'ticket') return this.ticketUsers.has(authid);
-    if (method === 'cryptosign') return this.cryptosignUsers.has(authid);
-    return false;
+  /** What a still-valid static credential of this user may look like: a rotated secret or key ends old sessions. */
+  private staticFingerprints(method: string, authid: string): string[] {
+    if (method === 'wampcra') return this.craUsers.has(authid) ? [fingerprint(this.craUsers.get(authid)!.key)] : [];
+    if (method === 'ticket') return this.ticketUsers.has(authid) ? [fingerprint(this.ticketUsers.get(authid)!.ticket)] : [];
+    if (method === 'cryptosign') return this.cryptosignUsers.get(authid)?.pubkeys.map(fingerprint) ?? [];
+    return [];
   }
 
   private loadStaticUsers(): void {

@@ -1,6 +1,7 @@
 import { ErrorUri } from '../router/protocol/errors.js';
 import { deny, welcome, type Authenticator, type Deny, type HelloContext, type HelloOutcome, type Welcome } from './authenticator.js';
 import type { CredentialSource, TicketUser } from './credentials.js';
+import { fingerprint } from './crypto.js';
 import { LoginGuard } from './guard.js';
 
 /**
@@ -26,6 +27,8 @@ export class TicketAuthenticator implements Authenticator {
       authmethod: 'ticket',
       extra: {},
       verify: async (ticket: string): Promise<Welcome | Deny> => {
+        const locked = this.guard.check(authid, context);
+        if (locked) return locked;
         let user: TicketUser | undefined;
         try {
           user = await this.check(authid, ticket, context);
@@ -36,7 +39,7 @@ export class TicketAuthenticator implements Authenticator {
         this.guard.succeeded(authid);
         return welcome({
           authid: user.authid, authrole: user.role, authmethod: 'ticket', authprovider: this.source, authextra: user.extra ?? {},
-          credential: { method: 'ticket', authid: user.authid, source: this.source },
+          credential: { method: 'ticket', authid: user.authid, source: this.source, fingerprint: fingerprint(ticket) },
         });
       },
     };

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { ErrorUri } from '../router/protocol/errors.js';
 import { deny, welcome, type Authenticator, type Deny, type HelloContext, type HelloOutcome, type Welcome } from './authenticator.js';
 import type { CraUser, SaltParams } from './credentials.js';
-import { constantTimeEqual, DEFAULT_ITERATIONS, DEFAULT_KEYLEN, newNonce, newSecret, signChallenge } from './crypto.js';
+import { constantTimeEqual, DEFAULT_ITERATIONS, DEFAULT_KEYLEN, fingerprint, newNonce, newSecret, signChallenge } from './crypto.js';
 import { LoginGuard } from './guard.js';
 
 /**
@@ -65,6 +65,9 @@ export class WampCraAuthenticator implements Authenticator {
       authmethod: 'wampcra',
       extra,
       verify: (signature: string): Welcome | Deny => {
+        // A challenge fetched before a lockout must not become a way around it.
+        const locked = this.options.guard.check(authid, context);
+        if (locked) return locked;
         let matched: CraUser | undefined;
         for (const user of keys) {
           const expected = signChallenge(user?.key ?? newSecret(), challenge);
@@ -78,6 +81,7 @@ export class WampCraAuthenticator implements Authenticator {
           authid, authrole: matched.role, authmethod: 'wampcra', authprovider: matched.source, authextra: matched.extra ?? {},
           credential: {
             method: 'wampcra', authid, source: matched.source, credentialId: matched.credentialId, expiresAt: matched.expiresAt,
+            fingerprint: fingerprint(matched.key),
           },
         });
       },

@@ -270,7 +270,7 @@ function encodeEvent(e: Event): unknown[] {
   const head: unknown[] = [MessageType.EVENT, e.subscription, e.publication, e.details];
   const hasKwargs = e.kwargs !== undefined && Object.keys(e.kwargs).length > 0;
   if (hasKwargs) head.push(e.args ?? [], e.kwargs);
-  else if (e.args !== undefined) head.push(e.args);
+  else if (e.args !== undefined && e.args.length > 0) head.push(e.args);
   return head;
 }
 

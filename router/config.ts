@@ -13,7 +13,8 @@ import { isValidUri, type MatchPolicy } from './protocol/uri.js';
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
 export interface ListenerConfig {
-  type: 'websocket';
+  /** RawSocket listeners use host, port, serializers, tls; the WebSocket-only keys are ignored. */
+  type: 'websocket' | 'rawsocket';
   host: string;
   port: number;
   path: string;
@@ -193,7 +194,11 @@ const limitsSchema = object(
 
 const listenerSchema = object(
   {
-    type: { type: 'string', enum: ['websocket'] },
+    type: {
+      type: 'string',
+      enum: ['websocket', 'rawsocket'],
+      description: 'rawsocket (wamp-spec §11.3, TCP or TLS) uses host, port, serializers and tls; path, allowedOrigins, requireOrigin, trustProxy and compression apply to websocket only and are ignored for rawsocket',
+    },
     host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S+$', default: '127.0.0.1' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
     path: { type: 'string', pattern: '^/\\S*$', maxLength: 1024, default: '/ws' },

@@ -6,7 +6,9 @@ import { CloseUri } from './protocol/errors.js';
 import { randomId } from './protocol/ids.js';
 import { Session, type SessionHost } from './session.js';
 import type { Transport } from './transport/transport.js';
-import { WebSocketListener, type ListeningAddress, type WebSocketTransport } from './transport/websocket.js';
+import type { ConnectionHandler, Listener } from './transport/listener.js';
+import { RawSocketListener } from './transport/rawsocket.js';
+import { WebSocketListener, type ListeningAddress } from './transport/websocket.js';
 
 /**
  * The composition root: realms from a validated config, listeners, sessions, graceful stop.
@@ -47,7 +49,7 @@ export function createRouter(config: RouterConfig, options: RouterOptions = {}):
 class SwitchyardRouter implements Router, SessionHost {
   readonly realms = new Map<string, Realm>();
   readonly limits: Limits;
-  private readonly listeners: WebSocketListener[];
+  private readonly listeners: Listener[];
   private readonly sessions = new Set<Session>();
   private readonly liveIds = new Set<number>();
   private readonly perAddress = new Map<string, number>();
@@ -60,10 +62,13 @@ class SwitchyardRouter implements Router, SessionHost {
   constructor(config: RouterConfig, readonly logger: Logger) {
     this.limits = config.limits;
     for (const realm of config.realms) this.realms.set(realm.name, new Realm(realm, this.limits, logger));
-    this.listeners = config.listeners.map((listener) => new WebSocketListener(listener, this.limits, logger, {
+    const handler: ConnectionHandler = {
       admit: (remoteAddress) => this.admit(remoteAddress),
-      accept: (transport: WebSocketTransport) => this.accept(transport),
-    }));
+      accept: (transport) => this.accept(transport),
+    };
+    this.listeners = config.listeners.map((listener) => listener.type === 'rawsocket'
+      ? new RawSocketListener(listener, this.limits, logger, handler)
+      : new WebSocketListener(listener, this.limits, logger, handler));
   }
 
   get connectionCount(): number {

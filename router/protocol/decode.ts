@@ -11,7 +11,7 @@ import { MESSAGE_NAMES, MessageType, type ClientMessage, type Dict } from './mes
 
 export function isDict(value: unknown): value is Dict {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value)
-    && !(value instanceof Map);
+    && !(value instanceof Map) && !(value instanceof Date);
 }
 
 type Raw = unknown[];

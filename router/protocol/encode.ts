@@ -7,7 +7,7 @@ import { MessageType, type Payload, type RouterMessage } from './messages.js';
 function withPayload(head: unknown[], payload: Payload): unknown[] {
   const hasKwargs = payload.kwargs !== undefined && Object.keys(payload.kwargs).length > 0;
   if (hasKwargs) head.push(payload.args ?? [], payload.kwargs);
-  else if (payload.args !== undefined) head.push(payload.args);
+  else if (payload.args !== undefined && payload.args.length > 0) head.push(payload.args);
   return head;
 }
 

@@ -1,4 +1,4 @@
-import type { Serializer } from './serializer.js';
+import { checkMaxIdExact, type Serializer } from './serializer.js';
 
 /**
  * `wamp.2.json`. Binary values travel as a string of U+0000 followed by standard base64
@@ -7,6 +7,7 @@ import type { Serializer } from './serializer.js';
  */
 
 const BINARY_MARK = '\u0000';
+const MAX_ID_LITERALS = ['9007199254740992'];
 const ESCAPED_MARK = '\\u0000';
 
 function reviveBinary(_key: string, value: unknown): unknown {
@@ -45,6 +46,8 @@ export const jsonSerializer: Serializer = {
   },
   decode(frame) {
     const text = typeof frame === 'string' ? frame : frame.toString('utf8');
-    return text.includes(ESCAPED_MARK) || text.includes(BINARY_MARK) ? JSON.parse(text, reviveBinary) : JSON.parse(text);
+    const value = text.includes(ESCAPED_MARK) || text.includes(BINARY_MARK) ? JSON.parse(text, reviveBinary) : JSON.parse(text);
+    checkMaxIdExact(value, text, MAX_ID_LITERALS);
+    return value;
   },
 };

@@ -53,3 +53,15 @@ export function widenLargeIntegers(value: unknown, depth = 0): unknown {
   }
   return copy ?? value;
 }
+
+/**
+ * JSON, msgpack (in number mode) and CBOR all round an integer just above 2^53 down to 2^53, which
+ * would turn an out-of-range ID into a valid one. So when an ID position holds exactly 2^53, the
+ * frame must contain 2^53's own encoding (`literals`), else it carried a larger integer.
+ */
+export function checkMaxIdExact(message: unknown, frame: Buffer | string, literals: readonly (Buffer | string)[]): void {
+  if (!Array.isArray(message)) return;
+  if (message[1] !== MAX_WAMP_INTEGER && message[2] !== MAX_WAMP_INTEGER) return;
+  const found = literals.some((literal) => (typeof frame === 'string' ? frame.includes(literal as string) : (frame as Buffer).includes(literal)));
+  if (!found) throw new Error('integer beyond 2^53 in an ID position');
+}

@@ -9,8 +9,10 @@ import type { Logger } from '../log.js';
 import { chooseSubprotocol } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
+import type { ConnectionHandler, Listener, ListeningAddress } from './listener.js';
+import { MonitoredTransport } from './monitored.js';
 import { loadTlsOptions } from './tls.js';
-import { CloseCode, type Transport, type TransportInfo, type TransportSink } from './transport.js';
+import { CloseCode, type TransportInfo } from './transport.js';
 
 /**
  * WebSocket listener: everything that can be refused is refused at the HTTP upgrade, before a
@@ -19,36 +21,30 @@ import { CloseCode, type Transport, type TransportInfo, type TransportSink } fro
  * inflated messages are capped by maxMessageBytes either way).
  */
 
-export class WebSocketTransport implements Transport {
-  private closed = false;
-  /** Why the router ended the connection, when it did (slow consumer, stale, …). */
-  closeReason: string | undefined;
-  alive = true;
-  private stalledSince = 0;
-  private lastBuffered = 0;
-  private closeTimer: NodeJS.Timeout | undefined;
-
+export class WebSocketTransport extends MonitoredTransport {
   constructor(
     private readonly socket: WebSocket,
     readonly serializer: Serializer,
     readonly info: TransportInfo,
-    private readonly limits: Limits,
-  ) {}
-
-  send(frame: Buffer | string): void {
-    if (this.closed) return;
-    this.socket.send(frame, { binary: this.serializer.binary });
-    // Never drop a message while keeping the session: past the cap the session ends instead.
-    if (this.socket.bufferedAmount > this.limits.maxOutboundBytesPerSession) this.kill('slow consumer');
+    limits: Limits,
+  ) {
+    super(limits);
   }
 
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected write(frame: Buffer | string): void {
+    this.socket.send(frame, { binary: this.serializer.binary });
+  }
+
+  protected beginClose(code: number, reason: string): void {
     this.socket.close(code, reason);
-    // A peer that never completes the close handshake is cut off.
-    this.closeTimer = setTimeout(() => this.socket.terminate(), this.limits.closeHandshakeTimeoutMs);
-    this.closeTimer.unref();
+  }
+
+  protected terminate(): void {
+    this.socket.terminate();
+  }
+
+  protected ping(): void {
+    this.socket.ping();
   }
 
   bufferedBytes(): number {
@@ -62,51 +58,11 @@ export class WebSocketTransport implements Transport {
   resume(): void {
     this.socket.resume();
   }
-
-  /** Drop the TCP connection without a close handshake, remembering why. */
-  kill(reason: string): void {
-    this.closeReason ??= reason;
-    this.closed = true;
-    this.socket.terminate();
-  }
-
-  /** Called when the socket has closed, whoever closed it. */
-  released(): void {
-    if (this.closeTimer) clearTimeout(this.closeTimer);
-  }
-
-  /** Periodic liveness: ping, and detect writes that stopped draining. */
-  tick(now: number, pingDue: boolean): void {
-    if (this.closed) return;
-    if (pingDue) {
-      if (!this.alive) return this.kill('stale connection');
-      this.alive = false;
-      this.socket.ping();
-    }
-    const buffered = this.socket.bufferedAmount;
-    if (buffered === 0 || buffered < this.lastBuffered) this.stalledSince = 0;
-    else if (this.stalledSince === 0) this.stalledSince = now;
-    else if (now - this.stalledSince > this.limits.writeStallTimeoutMs) this.kill('slow consumer');
-    this.lastBuffered = buffered;
-  }
 }
 
-export interface ConnectionHandler {
-  /** May a new connection from this address be accepted now (connection caps)? */
-  admit(remoteAddress: string): boolean;
-  /** Create the session for a new transport and return where its frames go. */
-  accept(transport: WebSocketTransport): TransportSink;
-}
+export type { ConnectionHandler, ListeningAddress };
 
-export interface ListeningAddress {
-  type: ListenerConfig['type'];
-  host: string;
-  port: number;
-  path: string;
-  url: string;
-}
-
-export class WebSocketListener {
+export class WebSocketListener implements Listener {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly transports = new Set<WebSocketTransport>();
@@ -156,7 +112,6 @@ export class WebSocketListener {
     });
   }
 
-  /** Stop accepting connections. Existing sessions are closed by the router first. */
   stopAccepting(): Promise<void> {
     this.housekeeper.stop();
     return new Promise((resolve) => {
@@ -165,7 +120,6 @@ export class WebSocketListener {
     });
   }
 
-  /** Terminate whatever is still open (after the graceful close window). */
   terminateAll(): void {
     for (const transport of this.transports) transport.kill('shutdown');
     this.http.closeAllConnections?.();

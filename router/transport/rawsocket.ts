@@ -1,0 +1,376 @@
+import { isUtf8 } from 'node:buffer';
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import type { ListenerConfig } from '../config.js';
+import type { Limits } from '../limits.js';
+import type { Logger } from '../log.js';
+import { serializerByRawSocketId } from '../serializer/registry.js';
+import type { Serializer } from '../serializer/serializer.js';
+import { Housekeeper } from './housekeeping.js';
+import type { ConnectionHandler, Listener, ListeningAddress } from './listener.js';
+import { MonitoredTransport } from './monitored.js';
+import { loadTlsOptions } from './tls.js';
+import type { TransportInfo, TransportSink } from './transport.js';
+
+/**
+ * WAMP RawSocket over TCP, or TLS when the listener has `tls` (wamp-spec §11.3).
+ *
+ * Handshake: the client sends `0x7F, LLLL SSSS, 0x00, 0x00`; we answer with the same shape, the
+ * serializer echoed and LLLL the largest length exponent we accept (from maxMessageBytes). Errors
+ * are `0x7F, EEEE 0000, 0, 0` and then the connection is closed: 1 serializer not served here,
+ * 3 reserved octets not zero, 4 connection cap reached. Error 2 is never sent: every client length
+ * is acceptable, and a message that would exceed what the client announced closes that session
+ * instead of being sent. A first octet other than 0x7F is not RawSocket and is dropped at once.
+ *
+ * Framing: a 4-octet header `RRRR XTTT` + 24-bit big-endian length, then the payload. TTT 0 is a
+ * WAMP message, 1 PING (answered at once with a PONG echoing the payload), 2 PONG; anything else,
+ * reserved bits, or a length above our maximum fails the connection. Outbound accounting, write
+ * stalls, liveness pings and the close timeout are the same as for WebSocket (MonitoredTransport).
+ */
+
+const MAGIC = 0x7f;
+const FRAME_WAMP = 0;
+const FRAME_PING = 1;
+const FRAME_PONG = 2;
+/** The largest payload a RawSocket frame can carry: 2^24, with the X bit set and 24 zero bits. */
+export const RAWSOCKET_MAX_LENGTH = 2 ** 24;
+
+export const RawSocketError = {
+  serializerUnsupported: 1,
+  maxLengthUnacceptable: 2,
+  reservedBits: 3,
+  connectionCountReached: 4,
+} as const;
+
+/** The exponent LLLL we announce: the largest 2^(9+L) not above `maxBytes` (0..15). */
+export function lengthExponentFor(maxBytes: number): number {
+  return Math.max(0, Math.min(15, Math.floor(Math.log2(maxBytes)) - 9));
+}
+
+/** Bytes received and not yet parsed, kept as the chunks they arrived in (no quadratic concat). */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** Remove and return the first `n` bytes (n ≤ length). */
+  take(n: number): Buffer {
+    this.length -= n;
+    const first = this.chunks[0];
+    if (n === 0) return Buffer.alloc(0);
+    if (first!.length === n) return this.chunks.shift()!;
+    if (first!.length > n) {
+      this.chunks[0] = first!.subarray(n);
+      return first!.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0]!;
+      const part = Math.min(chunk.length, n - filled);
+      chunk.copy(out, filled, 0, part);
+      filled += part;
+      if (part === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(part);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.length = 0;
+  }
+}
+
+function frameHeader(type: number, length: number): Buffer {
+  // Exactly 2^24 sets the X bit with a zero 24-bit length (wamp-spec §11.3).
+  if (length === RAWSOCKET_MAX_LENGTH) return Buffer.from([0x08 | type, 0, 0, 0]);
+  return Buffer.from([type, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
+}
+
+export class RawSocketTransport extends MonitoredTransport {
+  /** Where WAMP messages go; set right after the router accepted the transport. */
+  sink: TransportSink | undefined;
+  private readonly input = new ByteQueue();
+  private header: { type: number; length: number } | undefined;
+  private paused = false;
+  private pingCount = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly serializer: Serializer,
+    readonly info: TransportInfo,
+    limits: Limits,
+    /** What the client announced it accepts: 2^(9+L). */
+    readonly peerMaxBytes: number,
+    /** What we accept from the client. */
+    readonly maxInboundBytes: number,
+  ) {
+    super(limits);
+  }
+
+  protected write(frame: Buffer | string): void {
+    const payload = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
+    if (payload.length > this.peerMaxBytes) {
+      // Sending it would break the protocol, dropping it would lose a message silently.
+      this.closeReason ??= 'message too large for the peer';
+      this.close(1009, 'message too large for the peer');
+      return;
+    }
+    this.writeFrame(FRAME_WAMP, payload);
+  }
+
+  private writeFrame(type: number, payload: Buffer): void {
+    // One writev for header and payload; the payload buffer is shared by a fan-out, never copied.
+    this.socket.cork();
+    this.socket.write(frameHeader(type, payload.length));
+    this.socket.write(payload);
+    this.socket.uncork();
+  }
+
+  protected beginClose(): void {
+    this.socket.end();
+  }
+
+  protected terminate(): void {
+    this.socket.destroy();
+  }
+
+  protected ping(): void {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(++this.pingCount >>> 0);
+    this.writeFrame(FRAME_PING, payload);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+    this.pump();
+  }
+
+  /** Bytes from the socket (after the handshake). */
+  feed(chunk: Buffer): void {
+    if (this.closed) return;
+    this.input.push(chunk);
+    this.pump();
+  }
+
+  /** Parse and deliver every complete frame, unless paused (then the rest waits in `input`). */
+  private pump(): void {
+    while (!this.paused && !this.closed) {
+      if (!this.header) {
+        if (this.input.length < 4) return;
+        const head = this.input.take(4);
+        const type = head[0]! & 0x07;
+        let length = head.readUIntBE(1, 3);
+        if ((head[0]! & 0xf0) !== 0 || type > FRAME_PONG) return this.fail('protocol violation: reserved frame bits or type');
+        if (head[0]! & 0x08) {
+          if (length !== 0) return this.fail('protocol violation: bad frame length');
+          length = RAWSOCKET_MAX_LENGTH;
+        }
+        if (length > this.maxInboundBytes) return this.fail('message too large');
+        this.header = { type, length };
+      }
+      const { type, length } = this.header;
+      if (this.input.length < length) return;
+      const payload = this.input.take(length);
+      this.header = undefined;
+      if (type === FRAME_PING) {
+        this.writeFrame(FRAME_PONG, payload);
+      } else if (type === FRAME_PONG) {
+        this.alive = true;
+      } else {
+        if (!this.serializer.binary && !isUtf8(payload)) return this.fail('protocol violation: invalid UTF-8');
+        this.sink?.receive(payload, this.serializer.binary);
+      }
+    }
+  }
+
+  private fail(reason: string): void {
+    this.input.clear();
+    this.kill(reason);
+  }
+}
+
+/** One accepted TCP connection before and after its RawSocket handshake. */
+interface Connection {
+  /** What RawSocket is spoken on: the TCP socket, or the TLS socket over it. */
+  readonly socket: Socket;
+  readonly raw: Socket;
+  timer: NodeJS.Timeout | undefined;
+  transport: RawSocketTransport | undefined;
+}
+
+export class RawSocketListener implements Listener {
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  /** Connections that have not completed the RawSocket handshake yet. */
+  private pending = 0;
+  private readonly transports = new Set<RawSocketTransport>();
+  private readonly housekeeper: Housekeeper;
+  private readonly maxInboundBytes: number;
+  private readonly lengthExponent: number;
+  private stopping = false;
+  private readonly secureContext: SecureContext | undefined;
+
+  constructor(
+    private readonly config: ListenerConfig,
+    private readonly limits: Limits,
+    private readonly logger: Logger,
+    private readonly handler: ConnectionHandler,
+  ) {
+    this.maxInboundBytes = Math.min(limits.maxMessageBytes, RAWSOCKET_MAX_LENGTH);
+    this.lengthExponent = lengthExponentFor(this.maxInboundBytes);
+    this.secureContext = config.tls ? createSecureContext(loadTlsOptions(config.tls)) : undefined;
+    this.server = createTcpServer((socket) => this.connected(socket));
+    this.housekeeper = new Housekeeper(limits, (now, pingDue) => {
+      for (const transport of this.transports) transport.tick(now, pingDue);
+    });
+  }
+
+  listen(): Promise<ListeningAddress> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', onError);
+        this.housekeeper.start();
+        const address = this.server.address() as AddressInfo;
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        const scheme = this.config.tls ? 'rss' : 'rs';
+        resolve({ type: this.config.type, host: address.address, port: address.port, path: '', url: `${scheme}://${host}:${address.port}` });
+      });
+    });
+  }
+
+  stopAccepting(): Promise<void> {
+    this.stopping = true;
+    this.housekeeper.stop();
+    // Nothing to say goodbye to before the handshake: those go at once.
+    for (const connection of this.connections) if (!connection.transport) this.drop(connection);
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  terminateAll(): void {
+    for (const connection of this.connections) {
+      if (connection.transport) connection.transport.kill('shutdown');
+      this.drop(connection);
+    }
+  }
+
+  /** A TCP connection (for TLS, the TLS handshake runs inside the same hello timeout). */
+  private connected(raw: Socket): void {
+    // Sockets that have not finished the handshake are unauthenticated: bound them up front.
+    if (this.stopping || this.pending >= this.limits.maxUnauthenticatedConnections) {
+      raw.destroy();
+      return;
+    }
+    raw.setNoDelay(true);
+    const socket = this.secureContext ? new TLSSocket(raw, { isServer: true, secureContext: this.secureContext }) : raw;
+    const connection: Connection = { socket, raw, timer: undefined, transport: undefined };
+    this.connections.add(connection);
+    this.pending++;
+    // A socket that never completes the handshake does not hold a slot for long.
+    connection.timer = setTimeout(() => this.drop(connection), this.limits.helloTimeoutMs);
+    connection.timer.unref();
+    for (const s of new Set([raw, socket])) {
+      s.on('error', (error: Error & { code?: string }) => {
+        this.logger.limited('transport.error', { peer: raw.remoteAddress, code: error.code, error: error.message });
+      });
+      s.once('close', (hadError: boolean) => this.gone(connection, hadError));
+    }
+    this.awaitHandshake(connection, socket);
+  }
+
+  private awaitHandshake(connection: Connection, socket: Socket): void {
+    let received = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      if (received.length < 4) return;
+      socket.off('data', onData);
+      this.handshake(connection, socket, received.subarray(0, 4), received.subarray(4));
+    };
+    socket.on('data', onData);
+  }
+
+  private handshake(connection: Connection, socket: Socket, hello: Buffer, rest: Buffer): void {
+    const remoteAddress = socket.remoteAddress ?? connection.raw.remoteAddress ?? 'unknown';
+    if (hello[0] !== MAGIC) {
+      // Not RawSocket at all (an HTTP request, a scanner): no reply, just drop it.
+      this.logger.limited('listener.rawsocket_refused', { peer: remoteAddress, reason: 'bad magic octet' });
+      return this.drop(connection);
+    }
+    const serializerId = hello[1]! & 0x0f;
+    const clientExponent = hello[1]! >> 4;
+    if (hello[2] !== 0 || hello[3] !== 0) return this.refuse(connection, socket, RawSocketError.reservedBits, 'reserved octets not zero');
+    const serializer = serializerByRawSocketId(serializerId, this.config.serializers);
+    if (!serializer) return this.refuse(connection, socket, RawSocketError.serializerUnsupported, `serializer ${serializerId} not served`);
+    if (this.stopping || !this.handler.admit(remoteAddress)) {
+      this.logger.limited('listener.connection_refused', { peer: remoteAddress, reason: 'connection limit' });
+      return this.refuse(connection, socket, RawSocketError.connectionCountReached, 'connection limit reached');
+    }
+
+    clearTimeout(connection.timer);
+    connection.timer = undefined;
+    this.pending--;
+    socket.write(Buffer.from([MAGIC, (this.lengthExponent << 4) | serializerId, 0, 0]));
+    const info: TransportInfo = {
+      type: 'rawsocket', remoteAddress, peer: `${remoteAddress}:${socket.remotePort}`, protocol: serializer.name,
+    };
+    const transport = new RawSocketTransport(socket, serializer, info, this.limits, 2 ** (9 + clientExponent), this.maxInboundBytes);
+    connection.transport = transport;
+    this.transports.add(transport);
+    transport.sink = this.handler.accept(transport);
+    socket.on('data', (chunk: Buffer) => transport.feed(chunk));
+    transport.feed(rest);
+  }
+
+  /** Handshake error reply, then close (wamp-spec §11.3). */
+  private refuse(connection: Connection, socket: Socket, code: number, reason: string): void {
+    this.logger.limited('listener.rawsocket_refused', { peer: socket.remoteAddress, reason, code });
+    socket.end(Buffer.from([MAGIC, code << 4, 0, 0]));
+    // The timer still runs: a peer that never closes its side is dropped with it.
+    this.closeAfterReply(connection);
+  }
+
+  private closeAfterReply(connection: Connection): void {
+    clearTimeout(connection.timer);
+    connection.timer = setTimeout(() => this.drop(connection), this.limits.closeHandshakeTimeoutMs);
+    connection.timer.unref();
+  }
+
+  private drop(connection: Connection): void {
+    connection.socket.destroy();
+    if (connection.raw !== connection.socket) connection.raw.destroy();
+  }
+
+  /** The connection closed, whoever closed it; runs once. */
+  private gone(connection: Connection, hadError: boolean): void {
+    if (!this.connections.delete(connection)) return;
+    clearTimeout(connection.timer);
+    this.drop(connection);
+    const transport = connection.transport;
+    if (!transport) {
+      this.pending--;
+      return;
+    }
+    this.transports.delete(transport);
+    transport.released();
+    transport.sink?.transportClosed(hadError ? 1006 : 1000, transport.closeReason ?? '');
+  }
+}
