@@ -298,7 +298,7 @@ export class RawSocketListener implements Listener {
   }
 
   private awaitHandshake(connection: Connection, socket: Socket): void {
-    let received = Buffer.alloc(0);
+    let received: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
       if (received.length < 4) return;
