@@ -11,7 +11,7 @@ import type { Authenticator, HelloContext } from './authenticator.js';
 import type { CraUser, CredentialRef, CryptosignUser, TicketUser } from './credentials.js';
 import { constantTimeEqual, deriveKey, fingerprint, isEd25519PublicKeyHex } from './crypto.js';
 import { CryptosignAuthenticator } from './cryptosign.js';
-import { LoginGuard } from './guard.js';
+import type { LoginGuard } from './guard.js';
 import { IssuedCredentials } from './issued.js';
 import { TicketAuthenticator } from './ticket.js';
 import { WampCraAuthenticator } from './wampcra.js';
@@ -32,8 +32,6 @@ export class RealmAuth {
   private readonly cryptosignUsers = new Map<string, CryptosignUser>();
   /** Authids revoked at runtime; they stay refused until a config reload. */
   private readonly revoked = new Set<string>();
-  private readonly guard: LoginGuard;
-
   constructor(
     private readonly realm: string,
     private readonly config: AuthConfig,
@@ -41,8 +39,9 @@ export class RealmAuth {
     private readonly logger: Logger,
     private readonly dealer: Dealer,
     readonly issued: IssuedCredentials,
+    /** Owned by the realm, so lockouts survive a config reload. */
+    private readonly guard: LoginGuard,
   ) {
-    this.guard = new LoginGuard(limits, logger, realm);
     this.loadStaticUsers();
     this.buildAuthenticators();
   }

@@ -46,6 +46,8 @@ export interface DynamicAuthorizerOptions {
 export class RealmAuthorizer implements Authorizer {
   private readonly cache = new Map<string, { decision: Decision; expires: number }>();
   private readonly inflight = new Map<string, Promise<Decision>>();
+  /** Bumped by `clear()`: answers to questions asked before it are neither shared nor cached. */
+  private generation = 0;
 
   constructor(
     private readonly roles: () => ReadonlyMap<string, RolePermissions>,
@@ -66,9 +68,12 @@ export class RealmAuthorizer implements Authorizer {
   /** Forget every cached answer (roles or the authorizer changed). */
   clear(): void {
     this.cache.clear();
+    this.inflight.clear();
+    this.generation++;
   }
 
   private ask(options: DynamicAuthorizerOptions, key: string, principal: Principal, uri: string, action: Action): Promise<Decision> {
+    const generation = this.generation;
     const details = {
       session: principal.id, authid: principal.authid, authrole: principal.authrole,
       authmethod: principal.authmethod, authprovider: principal.authprovider, realm: options.realm,
@@ -81,6 +86,7 @@ export class RealmAuthorizer implements Authorizer {
         return { decision: DENY, ttl: Math.min(options.ttlMs, 1000) };
       })
       .then(({ decision, ttl }) => {
+        if (generation !== this.generation) return decision;
         this.inflight.delete(key);
         if (ttl > 0) {
           if (this.cache.size >= (options.maxEntries ?? 10_000)) this.cache.clear();

@@ -1,4 +1,5 @@
 import type { Authenticator } from '../auth/authenticator.js';
+import { LoginGuard } from '../auth/guard.js';
 import { IssuedCredentials } from '../auth/issued.js';
 import { ISSUE_PROCEDURE, RealmAuth, REVOKE_PROCEDURE } from '../auth/realm-auth.js';
 import { Broker } from '../router/broker.js';
@@ -24,6 +25,7 @@ export class Realm {
   readonly broker: Broker;
   readonly dealer: Dealer;
   readonly issued = new IssuedCredentials();
+  private readonly guard: LoginGuard;
   private roles = new Map<string, RolePermissions>();
   private auth!: RealmAuth;
   private config!: RealmConfig;
@@ -33,6 +35,7 @@ export class Realm {
 
   constructor(config: RealmConfig, private readonly limits: Limits, private readonly logger: Logger = silentLogger) {
     this.name = config.name;
+    this.guard = new LoginGuard(limits, logger, config.name);
     this.authorizer = new RealmAuthorizer(() => this.roles, () => this.config.authorizer && {
       ...this.config.authorizer, realm: this.name, logger: this.logger,
       call: (procedure, args, kwargs, timeoutMs) => this.dealer.callInternal(procedure, args, kwargs, timeoutMs),
@@ -50,7 +53,7 @@ export class Realm {
     this.config = config;
     this.roles = new Map(config.roles.map((role) => [role.name, new RolePermissions(role.permissions)]));
     this.authorizer.clear();
-    this.auth = new RealmAuth(this.name, config.auth, this.limits, this.logger, this.dealer, this.issued);
+    this.auth = new RealmAuth(this.name, config.auth, this.limits, this.logger, this.dealer, this.issued, this.guard);
     if (this.reverifyTimer) clearInterval(this.reverifyTimer);
     this.reverifyTimer = setInterval(() => this.reverify(), config.reverifyIntervalMs);
     this.reverifyTimer.unref();
