@@ -175,7 +175,7 @@ describe('router/config', () => {
     ['maxMessageBytes above 64 MiB', (c) => ((c.limits = { maxMessageBytes: 64 * 1024 * 1024 + 1 }), c), '/limits/maxMessageBytes', '<= 67108864'],
     ['port 70000', (c) => ((c.listeners[0].port = 70000), c), '/listeners/0/port', 'must be <= 65535'],
     ['listener without type', (c) => (delete c.listeners[0].type, c), '/listeners/0', 'missing required key "type"'],
-    ['unknown listener type', (c) => ((c.listeners[0].type = 'rawsocket'), c), '/listeners/0/type', '"websocket"'],
+    ['unknown listener type', (c) => ((c.listeners[0].type = 'longpoll'), c), '/listeners/0/type', '"websocket", "rawsocket"'],
     ['path without leading slash', (c) => ((c.listeners[0].path = 'ws'), c), '/listeners/0/path', 'must match'],
     ['bad serializer name', (c) => ((c.listeners[0].serializers = ['json', 'xml']), c), '/listeners/0/serializers/1', 'got "xml"'],
     ['no serializers', (c) => ((c.listeners[0].serializers = []), c), '/listeners/0/serializers', 'fewer than 1'],
