@@ -6,12 +6,16 @@ import { Broker } from '../router/broker.js';
 import type { RealmConfig } from '../router/config.js';
 import { Dealer } from '../router/dealer.js';
 import type { Limits } from '../router/limits.js';
+import { then } from '../router/maybe-async.js';
 import type { RateSettings } from '../router/rate-limit.js';
 import { silentLogger, type Logger } from '../router/log.js';
 import { CloseUri, ErrorUri, WampError } from '../router/protocol/errors.js';
 import type { Dict } from '../router/protocol/messages.js';
 import type { Session } from '../router/session.js';
 import { RealmAuthorizer } from './authorizer.js';
+import { installRegistrationMeta } from './meta/registration-meta.js';
+import { SessionMeta } from './meta/session-meta.js';
+import { installSubscriptionMeta } from './meta/subscription-meta.js';
 import { RolePermissions } from './permissions.js';
 
 /**
@@ -29,7 +33,8 @@ export class Realm {
   private roles = new Map<string, RolePermissions>();
   private auth!: RealmAuth;
   private config!: RealmConfig;
-  private readonly authorizer: RealmAuthorizer;
+  readonly authorizer: RealmAuthorizer;
+  private readonly meta: SessionMeta;
   private reverifyTimer: NodeJS.Timeout | undefined;
   private readonly expiryTimers = new Map<Session, NodeJS.Timeout>();
 
@@ -42,6 +47,9 @@ export class Realm {
     });
     this.broker = new Broker(this.authorizer, limits);
     this.dealer = new Dealer(this.authorizer, limits);
+    this.meta = new SessionMeta(this, this.dealer);
+    installRegistrationMeta(this.dealer, this.broker);
+    installSubscriptionMeta(this.broker, this.dealer);
     this.dealer.provide(ISSUE_PROCEDURE, (_caller, args, kwargs) => this.issueCredential(args, kwargs));
     this.dealer.provide(REVOKE_PROCEDURE, (_caller, args, kwargs) => this.revoke(args, kwargs));
     this.reconfigure(config);
@@ -64,16 +72,19 @@ export class Realm {
   /**
    * After a reload, subscriptions and registrations the new roles no longer allow are revoked;
    * sessions that are still allowed keep everything (issue: permissions change at runtime).
-   * A question only a dynamic authorizer can answer is left to the delivery-time checks.
+   * Where only the dynamic authorizer can tell, its answer is awaited.
    */
   private revokeDisallowed(): void {
     for (const [session, subscription] of this.broker.subscriberPairs()) {
-      const decision = this.authorizer.decide(session, subscription.uri, 'subscribe');
-      if (!(decision instanceof Promise) && !decision.allow) this.broker.revoke(session, subscription, 'permission withdrawn');
+      const outcome = then(this.authorizer.decide(session, subscription.uri, 'subscribe'), (decision) => {
+        if (!decision.allow) this.broker.revoke(session, subscription, 'permission withdrawn');
+      });
+      if (outcome instanceof Promise) this.broker.recheckWhile(subscription, outcome);
     }
     for (const callee of this.dealer.calleeList()) {
-      const decision = this.authorizer.decide(callee.session, callee.registration.uri, 'register');
-      if (!(decision instanceof Promise) && !decision.allow) this.dealer.revoke(callee, 'permission withdrawn');
+      then(this.authorizer.decide(callee.session, callee.registration.uri, 'register'), (decision) => {
+        if (!decision.allow) this.dealer.revoke(callee, 'permission withdrawn');
+      });
     }
   }
 
@@ -108,6 +119,7 @@ export class Realm {
 
   join(session: Session): void {
     this.sessions.set(session.id, session);
+    this.meta.joined(session);
     const expiresAt = session.credential?.expiresAt;
     if (expiresAt !== undefined) {
       const timer = setTimeout(() => this.end(session, 'credential expired'), Math.max(0, expiresAt - Date.now()));
@@ -120,6 +132,7 @@ export class Realm {
     this.dealer.detach(session);
     this.broker.detach(session);
     this.sessions.delete(session.id);
+    this.meta.left(session);
     const timer = this.expiryTimers.get(session);
     if (timer) clearTimeout(timer);
     this.expiryTimers.delete(session);

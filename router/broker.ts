@@ -38,6 +38,10 @@ export class Broker {
   private readonly bySession = new Map<Session, Map<number, Subscription>>();
   observer: BrokerObserver = {};
   private readonly queue: Delivery[] = [];
+  /** Subscriptions whose authorization a reload put in doubt, until it is decided again. */
+  private readonly recheck = new Set<Subscription>();
+  /** The latest `retain: true` publication per topic, oldest first (wamp-spec §7.5). */
+  private readonly retained = new Map<string, RetainedEvent>();
 
   constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
 
@@ -47,6 +51,18 @@ export class Broker {
 
   getSubscription(id: number): Subscription | undefined {
     return this.byId.get(id);
+  }
+
+  subscriptions(): IterableIterator<Subscription> {
+    return this.byId.values();
+  }
+
+  lookupSubscription(uri: string, match: MatchPolicy): Subscription | undefined {
+    return this.index.get(uri, match);
+  }
+
+  matchSubscriptions(topic: string): Subscription[] {
+    return this.index.matchAll(topic);
   }
 
   subscribe(session: Session, message: Subscribe): MaybePromise<void> {
@@ -60,7 +76,7 @@ export class Broker {
     });
   }
 
-  private addSubscriber(session: Session, message: Subscribe, match: MatchPolicy): void {
+  private addSubscriber(session: Session, message: Subscribe, match: MatchPolicy): MaybePromise<void> {
     const own = this.sessionSubscriptions(session);
     let subscription = this.index.get(message.topic, match);
     if (subscription && own.has(subscription.id)) {
@@ -84,6 +100,26 @@ export class Broker {
     session.send({ type: MessageType.SUBSCRIBED, request: message.request, subscription: subscription.id });
     if (created) this.observer.subscriptionCreated?.(session, subscription);
     this.observer.subscribed?.(session, subscription);
+    if (message.options.get_retained === true) return this.sendRetained(session, subscription);
+  }
+
+  /**
+   * After SUBSCRIBED, the retained events of every topic the subscription covers that this
+   * subscriber would have been allowed to receive, each with `retained: true`.
+   */
+  private sendRetained(session: Session, subscription: Subscription): MaybePromise<void> {
+    const covers = new UriIndex<true>();
+    covers.set(subscription.uri, subscription.match, true);
+    const candidates = [...this.retained.entries()].filter(([topic, event]) => covers.matchAll(topic).length > 0 && event.eligible(session));
+    const decisions = all(candidates.map(([topic]) => this.authorizer.decide(session, topic, 'subscribe')));
+    return then(decisions, (answers) => {
+      candidates.forEach(([topic, event], i) => {
+        if (!answers[i]!.allow || !subscription.subscribers.has(session)) return;
+        const details: Dict = { ...event.details, retained: true };
+        if (subscription.match !== 'exact') details.topic = topic;
+        session.send({ type: MessageType.EVENT, subscription: subscription.id, publication: event.publication, details, args: event.args, kwargs: event.kwargs });
+      });
+    });
   }
 
   unsubscribe(session: Session, message: Unsubscribe): void {
@@ -113,6 +149,7 @@ export class Broker {
         : undefined;
       const publication = randomId();
       const eligible = (receiver: Session) => (receiver !== session || !excludeMe) && filter(receiver);
+      if (options.retain === true) this.retain(topic, { publication, details: publisher ?? {}, args: message.args, kwargs: message.kwargs, eligible: filter });
       return then(this.receivers(topic, eligible), (deliveries) => {
         for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, message, publisher, receivers);
         if (acknowledge && session.isActive()) session.send({ type: MessageType.PUBLISHED, request: message.request, publication });
@@ -120,10 +157,13 @@ export class Broker {
     });
   }
 
-  /** Internal publication by the router itself (meta events): no publisher, no publish check. */
-  publishInternal(topic: string, args: unknown[], kwargs?: Dict, exclude?: Session): MaybePromise<void> {
+  /**
+   * A publication by the router itself (meta events, testaments): no publisher and no publish
+   * check, but receivers are filtered and authorized exactly like for a client's PUBLISH.
+   */
+  publishInternal(topic: string, args: unknown[], kwargs?: Dict, exclude?: Session, filter: (r: Session) => boolean = () => true): MaybePromise<void> {
     const publication = randomId();
-    return then(this.receivers(topic, (receiver) => receiver !== exclude), (deliveries) => {
+    return then(this.receivers(topic, (receiver) => receiver !== exclude && filter(receiver)), (deliveries) => {
       for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, { args, kwargs }, undefined, receivers);
     });
   }
@@ -137,7 +177,8 @@ export class Broker {
     const pending: MaybePromise<[Subscription, Session[]]>[] = [];
     for (const subscription of this.index.matchAll(topic)) {
       const chosen = [...subscription.subscribers].filter(eligible);
-      if (subscription.match === 'exact') {
+      // Exact subscriptions were authorized for this very URI, unless a reload put that in doubt.
+      if (subscription.match === 'exact' && !this.recheck.has(subscription)) {
         pending.push([subscription, chosen]);
         continue;
       }
@@ -184,6 +225,12 @@ export class Broker {
     return this.queue.length;
   }
 
+  private retain(topic: string, event: RetainedEvent): void {
+    this.retained.delete(topic);
+    this.retained.set(topic, event);
+    if (this.retained.size > this.limits.maxRetainedEvents) this.retained.delete(this.retained.keys().next().value!);
+  }
+
   /**
    * Router-initiated unsubscribe (config reload took the permission away): the revocation form
    * `[35, 0, {subscription, reason}]` goes only to subscribers that announced
@@ -195,6 +242,12 @@ export class Broker {
     if (session.hasFeature('subscriber', 'subscription_revocation')) {
       session.send({ type: MessageType.UNSUBSCRIBED, request: 0, details: { subscription: subscription.id, reason } });
     }
+  }
+
+  /** Check every delivery on this subscription at delivery time while a re-authorization runs. */
+  recheckWhile(subscription: Subscription, settled: Promise<unknown>): void {
+    this.recheck.add(subscription);
+    settled.finally(() => this.recheck.delete(subscription));
   }
 
   /** Every (session, subscription) pair, for re-authorization after a reload. */
@@ -228,6 +281,16 @@ export class Broker {
     if (!own) this.bySession.set(session, (own = new Map()));
     return own;
   }
+}
+
+interface RetainedEvent {
+  publication: number;
+  /** Publisher disclosure, if the publication carried one. */
+  details: Dict;
+  args?: unknown[];
+  kwargs?: Dict;
+  /** The publication's black/whitelist: a retained event goes only to whom it could have gone. */
+  eligible: (receiver: Session) => boolean;
 }
 
 interface Delivery {

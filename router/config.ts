@@ -13,7 +13,7 @@ import { isValidUri, type MatchPolicy } from './protocol/uri.js';
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
 export interface ListenerConfig {
-  /** RawSocket listeners use host, port, serializers, tls; the WebSocket-only keys are ignored. */
+  /** RawSocket listeners use host, port, serializers, tls, trustProxy (PROXY v1); the WebSocket-only keys are ignored. */
   type: 'websocket' | 'rawsocket';
   host: string;
   port: number;
@@ -197,7 +197,7 @@ const listenerSchema = object(
     type: {
       type: 'string',
       enum: ['websocket', 'rawsocket'],
-      description: 'rawsocket (wamp-spec §11.3, TCP or TLS) uses host, port, serializers and tls; path, allowedOrigins, requireOrigin, trustProxy and compression apply to websocket only and are ignored for rawsocket',
+      description: 'rawsocket (wamp-spec §11.3, TCP or TLS) uses host, port, serializers, tls and trustProxy (a PROXY protocol v1 line instead of X-Forwarded-For); path, allowedOrigins, requireOrigin and compression apply to websocket only and are ignored for rawsocket',
     },
     host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S+$', default: '127.0.0.1' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },

@@ -128,6 +128,19 @@ export class Dealer {
     return this.byId.get(id);
   }
 
+  registrations(): IterableIterator<Registration> {
+    return this.byId.values();
+  }
+
+  lookupRegistration(uri: string, match: MatchPolicy): Registration | undefined {
+    return this.index.get(uri, match);
+  }
+
+  /** The registration a CALL to `uri` would use (ignoring delivery-time permission checks). */
+  matchRegistration(uri: string): Registration | undefined {
+    return this.index.bestMatch(uri);
+  }
+
   register(session: RoutedPeer, message: Register): MaybePromise<void> {
     const reply = (uri: string, text: string) => session.sendError(MessageType.REGISTER, message.request, uri, text);
     const { options, procedure } = message;
@@ -234,6 +247,7 @@ export class Dealer {
   }
 
   private answerInternally(session: RoutedPeer, message: Call, handler: InternalProcedure): void {
+    if (message.options.progress === true) return session.violation('progressive invocations of a router procedure');
     const answer = (result: CallResult | void) => session.send({
       type: MessageType.RESULT, request: message.request, details: {}, args: result?.args, kwargs: result?.kwargs,
     });

@@ -165,6 +165,12 @@ export const LIMIT_SPECS = {
     max: 600_000,
     why: 'a session that stays over its rate this long is closed as a flooder instead of being throttled forever',
   },
+  maxRetainedEvents: {
+    default: 10_000,
+    min: 0,
+    max: 1_000_000,
+    why: 'retained events (one per topic) kept per realm; the oldest topic is forgotten first',
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof LIMIT_SPECS;

@@ -41,7 +41,10 @@ export interface SessionHost {
 type Handler = (session: Session, message: never) => void | Promise<void>;
 type HandlerTable = Partial<Record<MessageType, Handler>>;
 
-/** Bound on frames queued while an async step (authentication) is in progress. */
+/** Answers to invocations: processed even while an earlier step of the same session is pending. */
+const ANSWERS = new Set<MessageType>([MessageType.YIELD, MessageType.ERROR]);
+
+/** Bound on messages queued while an async step (authentication, dynamic authorization) is in progress. */
 const MAX_BACKLOG = 64;
 
 export class Session implements TransportSink {
@@ -70,7 +73,7 @@ export class Session implements TransportSink {
   private overRateSince = 0;
   private lastOverRate = 0;
   private resumeTimer: NodeJS.Timeout | undefined;
-  private backlog: { frame: Buffer | string; binary: boolean }[] = [];
+  private backlog: ClientMessage[] = [];
 
   constructor(readonly transport: Transport, private readonly host: SessionHost) {
     this.rate = new InboundRate(defaultRate(host.limits));
@@ -99,31 +102,33 @@ export class Session implements TransportSink {
     if (this.state === 'closed') return;
     const wait = this.rate.admit(frameLength(frame));
     if (wait > 0 && !this.throttle(wait)) return;
-    if (this.busy) {
+    const message = this.decode(frame, binary);
+    if (!message) return;
+    if (this.busy && !ANSWERS.has(message.type)) {
       if (this.backlog.length >= MAX_BACKLOG) {
         this.abort(ErrorUri.protocolViolation, 'too many messages before the previous step completed');
         return;
       }
-      this.backlog.push({ frame, binary });
+      this.backlog.push(message);
       return;
     }
-    this.process(frame, binary);
+    // YIELD and ERROR answer invocations and never wait: the session that is waiting may be the
+    // very callee (a dynamic authorizer) whose answer the pending step needs.
+    this.dispatch(message);
   }
 
-  private process(frame: Buffer | string, binary: boolean): void {
+  private decode(frame: Buffer | string, binary: boolean): ClientMessage | undefined {
     if (this.state !== 'established' && this.state !== 'closing' && frameLength(frame) > this.host.limits.preAuthMaxMessageBytes) {
       this.abort(ErrorUri.protocolViolation, 'message too large before the session is established', CloseCode.tooBig);
       return;
     }
-    let message: ClientMessage;
     try {
       if (binary !== this.serializer.binary) throw new ProtocolViolation(`${binary ? 'binary' : 'text'} frame on ${this.serializer.subprotocol}`);
-      message = decodeClientMessage(this.serializer.decode(frame));
+      return decodeClientMessage(this.serializer.decode(frame));
     } catch (error) {
       this.violation(error instanceof ProtocolViolation ? error.message : 'message could not be deserialized');
-      return;
+      return undefined;
     }
-    this.dispatch(message);
   }
 
   private dispatch(message: ClientMessage): void {
@@ -146,10 +151,7 @@ export class Session implements TransportSink {
     this.busy = true;
     step.catch((error) => this.internalError(error)).finally(() => {
       this.busy = false;
-      while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') {
-        const next = this.backlog.shift()!;
-        this.process(next.frame, next.binary);
-      }
+      while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.dispatch(this.backlog.shift()!);
     });
   }
 
@@ -160,7 +162,8 @@ export class Session implements TransportSink {
    */
   private throttle(waitMs: number): boolean {
     const now = Date.now();
-    if (this.overRateSince === 0 || now - this.lastOverRate > 1000) this.overRateSince = now;
+    // Over-rate stretches separated by less than a second (or by our own pause) count as one.
+    if (this.overRateSince === 0 || now - this.lastOverRate > Math.max(1000, waitMs + 1000)) this.overRateSince = now;
     this.lastOverRate = now;
     if (now - this.overRateSince > this.host.limits.rateLimitCloseAfterMs) {
       this.closeReason ??= 'rate limited';

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTcpServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { ListenerConfig } from '../config.js';
 import type { Limits } from '../limits.js';
@@ -26,6 +26,10 @@ import type { TransportInfo, TransportSink } from './transport.js';
  * WAMP message, 1 PING (answered at once with a PONG echoing the payload), 2 PONG; anything else,
  * reserved bits, or a length above our maximum fails the connection. Outbound accounting, write
  * stalls, liveness pings and the close timeout are the same as for WebSocket (MonitoredTransport).
+ *
+ * With `trustProxy` (only behind a TCP proxy you run, e.g. HAProxy `send-proxy`), every connection
+ * must start with a PROXY protocol v1 line, whose source address is then the client's address for
+ * the per-IP cap and the logs; a connection without one is dropped.
  */
 
 const MAGIC = 0x7f;
@@ -34,6 +38,24 @@ const FRAME_PING = 1;
 const FRAME_PONG = 2;
 /** The largest payload a RawSocket frame can carry: 2^24, with the X bit set and 24 zero bits. */
 export const RAWSOCKET_MAX_LENGTH = 2 ** 24;
+
+/** A PROXY protocol v1 line is at most 107 octets, CRLF included. */
+const PROXY_LINE_MAX = 107;
+const PROXY_PREFIX = Buffer.from('PROXY ');
+
+/**
+ * `PROXY TCP4|TCP6 <src> <dst> <srcport> <dstport>` (PROXY protocol v1, as HAProxy and nginx send
+ * it); `PROXY UNKNOWN …` keeps the socket's own address. Anything else is undefined.
+ */
+export function parseProxyLine(line: string, socket: Socket): { address: string; port: number | undefined } | undefined {
+  if (/^PROXY UNKNOWN( |$)/.test(line)) return { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort };
+  const match = /^PROXY (TCP4|TCP6) (\S+) (\S+) (\d{1,5}) (\d{1,5})$/.exec(line);
+  if (!match) return undefined;
+  const [, family, source, destination, sourcePort] = match;
+  const version = family === 'TCP4' ? 4 : 6;
+  if (isIP(source!) !== version || isIP(destination!) !== version || Number(sourcePort) > 65535) return undefined;
+  return { address: source!, port: Number(sourcePort) };
+}
 
 export const RawSocketError = {
   serializerUnsupported: 1,
@@ -299,17 +321,35 @@ export class RawSocketListener implements Listener {
 
   private awaitHandshake(connection: Connection, socket: Socket): void {
     let received: Buffer = Buffer.alloc(0);
+    let peer: { address: string; port: number | undefined } | undefined = this.config.trustProxy
+      ? undefined
+      : { address: socket.remoteAddress ?? connection.raw.remoteAddress ?? 'unknown', port: socket.remotePort };
     const onData = (chunk: Buffer) => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      if (!peer) {
+        // Behind a trusted TCP proxy (HAProxy `send-proxy`): a PROXY protocol v1 line comes first.
+        const prefix = Math.min(received.length, PROXY_PREFIX.length);
+        const looksLikeProxy = received.subarray(0, prefix).equals(PROXY_PREFIX.subarray(0, prefix));
+        const end = looksLikeProxy ? received.indexOf('\r\n') : -1;
+        if (looksLikeProxy && end < 0 && received.length < PROXY_LINE_MAX) return; // the rest of the line is on its way
+        const parsed = end < 0 || end + 2 > PROXY_LINE_MAX ? undefined : parseProxyLine(received.subarray(0, end).toString('latin1'), socket);
+        if (!parsed) {
+          this.logger.limited('listener.rawsocket_refused', { peer: socket.remoteAddress, reason: 'missing or malformed PROXY header' });
+          socket.off('data', onData);
+          return this.drop(connection);
+        }
+        peer = parsed;
+        received = received.subarray(end + 2);
+      }
       if (received.length < 4) return;
       socket.off('data', onData);
-      this.handshake(connection, socket, received.subarray(0, 4), received.subarray(4));
+      this.handshake(connection, socket, peer, received.subarray(0, 4), received.subarray(4));
     };
     socket.on('data', onData);
   }
 
-  private handshake(connection: Connection, socket: Socket, hello: Buffer, rest: Buffer): void {
-    const remoteAddress = socket.remoteAddress ?? connection.raw.remoteAddress ?? 'unknown';
+  private handshake(connection: Connection, socket: Socket, peer: { address: string; port: number | undefined }, hello: Buffer, rest: Buffer): void {
+    const remoteAddress = peer.address;
     if (hello[0] !== MAGIC) {
       // Not RawSocket at all (an HTTP request, a scanner): no reply, just drop it.
       this.logger.limited('listener.rawsocket_refused', { peer: remoteAddress, reason: 'bad magic octet' });
@@ -330,7 +370,7 @@ export class RawSocketListener implements Listener {
     this.pending--;
     socket.write(Buffer.from([MAGIC, (this.lengthExponent << 4) | serializerId, 0, 0]));
     const info: TransportInfo = {
-      type: 'rawsocket', remoteAddress, peer: `${remoteAddress}:${socket.remotePort}`, protocol: serializer.name,
+      type: 'rawsocket', remoteAddress, peer: `${remoteAddress}:${peer.port ?? 0}`, protocol: serializer.name,
     };
     const transport = new RawSocketTransport(socket, serializer, info, this.limits, 2 ** (9 + clientExponent), this.maxInboundBytes);
     connection.transport = transport;

@@ -23,7 +23,10 @@ export interface Transport {
   close(code: number, reason: string): void;
   /** Bytes accepted by `send` and not yet written to the kernel. */
   bufferedBytes(): number;
-  /** Stop reading from the peer (backpressure on a flooding session) and start again. */
+  /**
+   * Stop reading from the peer (backpressure on a flooding session) and start again. While paused
+   * no message reaches the sink, not even one already read from the socket.
+   */
   pause?(): void;
   resume?(): void;
 }

@@ -12,7 +12,7 @@ import { Housekeeper } from './housekeeping.js';
 import type { ConnectionHandler, Listener, ListeningAddress } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
 import { loadTlsOptions } from './tls.js';
-import { CloseCode, type TransportInfo } from './transport.js';
+import { CloseCode, type TransportInfo, type TransportSink } from './transport.js';
 
 /**
  * WebSocket listener: everything that can be refused is refused at the HTTP upgrade, before a
@@ -22,6 +22,15 @@ import { CloseCode, type TransportInfo } from './transport.js';
  */
 
 export class WebSocketTransport extends MonitoredTransport {
+  /** Where messages go; set right after the router accepted the transport. */
+  sink: TransportSink | undefined;
+  private paused = false;
+  /**
+   * Messages ws had already parsed when reading was paused: ws keeps emitting those, so they wait
+   * here and go to the session only on resume. Bounded by what one socket read can hold.
+   */
+  private held: { data: Buffer; binary: boolean }[] = [];
+
   constructor(
     private readonly socket: WebSocket,
     readonly serializer: Serializer,
@@ -31,15 +40,24 @@ export class WebSocketTransport extends MonitoredTransport {
     super(limits);
   }
 
+  /** A message from ws: to the session now, or after resume() when paused. */
+  deliver(data: Buffer, binary: boolean): void {
+    if (this.closed) return;
+    if (this.paused) this.held.push({ data, binary });
+    else this.sink?.receive(data, binary);
+  }
+
   protected write(frame: Buffer | string): void {
     this.socket.send(frame, { binary: this.serializer.binary });
   }
 
   protected beginClose(code: number, reason: string): void {
+    this.held = [];
     this.socket.close(code, reason);
   }
 
   protected terminate(): void {
+    this.held = [];
     this.socket.terminate();
   }
 
@@ -51,12 +69,24 @@ export class WebSocketTransport extends MonitoredTransport {
     return this.socket.bufferedAmount;
   }
 
+  /** Stop reading and stop delivering: nothing reaches the session until resume(). */
   pause(): void {
+    this.paused = true;
     this.socket.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    if (!this.paused) return;
+    this.paused = false;
+    // The session may pause again (or close) while it works through what was held.
+    const held = this.held;
+    let next = 0;
+    while (!this.paused && !this.closed && next < held.length) {
+      const { data, binary } = held[next++]!;
+      this.sink?.receive(data, binary);
+    }
+    if (this.held === held) this.held = held.slice(next);
+    if (!this.paused && !this.closed) this.socket.resume();
   }
 }
 
@@ -158,7 +188,8 @@ export class WebSocketListener implements Listener {
     const transport = new WebSocketTransport(ws, serializer, info, this.limits);
     this.transports.add(transport);
     const sink = this.handler.accept(transport);
-    ws.on('message', (data, isBinary) => sink.receive(data as Buffer, isBinary));
+    transport.sink = sink;
+    ws.on('message', (data, isBinary) => transport.deliver(data as Buffer, isBinary));
     ws.on('pong', () => { transport.alive = true; });
     ws.on('error', (error: Error & { code?: string }) => {
       this.logger.limited('transport.error', { peer: info.peer, code: error.code, error: error.message });

@@ -1,6 +1,6 @@
 import { validateConfig, type RouterConfig } from '../../router/config.js';
 import { createLogger, type Logger } from '../../router/log.js';
-import { createRouter, type Router } from '../../router/server.js';
+import { createRouter, type ListeningAddress, type Router } from '../../router/server.js';
 import { waitFor } from './wait.js';
 
 /** Everything allowed outside `wamp.`: the default role of test realms. */
@@ -14,6 +14,8 @@ export interface TestRouter {
   url: string;
   port: number;
   config: RouterConfig;
+  /** Every listener's bound address, in config order (`url`/`port` are the first one's). */
+  addresses: ListeningAddress[];
   /** Every log line the router wrote, parsed. */
   logs: Record<string, unknown>[];
   /** Close the router and assert no session is left behind. */
@@ -33,9 +35,10 @@ export async function startRouter(overrides: Record<string, unknown> = {}, liste
   const logs: Record<string, unknown>[] = [];
   const logger: Logger = createLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line)), ratePerSecond: 1000 });
   const router = createRouter(config, { logger });
-  const [address] = await router.listen();
+  const addresses = await router.listen();
+  const address = addresses[0];
   return {
-    router, url: address!.url, port: address!.port, config, logs,
+    router, url: address!.url, port: address!.port, config, logs, addresses,
     async stop() {
       await router.close();
       await waitFor(() => router.connectionCount === 0, { what: 'all sessions closed' });

@@ -1,0 +1,96 @@
+import type { Metric, ScenarioReport } from '../scenarios.js';
+import { ratio } from './stats.js';
+import { formatBytes, formatMarkdownTable, formatNumber, formatRatio, formatTable, MISSING, type Align } from './table.js';
+
+/** The bench's table and target checks, built from the scenario reports. */
+
+export const TABLE_HEADER = ['scenario', 'metric', 'switchyard', 'x relay', 'x corked', 'fox-wamp', 'fox x relay', 'sy / fox'];
+export const TABLE_ALIGN: Align[] = ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'];
+
+function formatValue(metric: Metric, value: number | undefined): string {
+  if (metric.kind === 'bytes') return formatBytes(value);
+  if (metric.kind === 'percent') return value === undefined || !Number.isFinite(value) ? MISSING : `${formatNumber(value)} %`;
+  return formatNumber(value);
+}
+
+/** Rates, memory and CPU are shown as ratios to the baseline; latencies and counts are not. */
+function hasBaselineRatio(metric: Metric): boolean {
+  return metric.kind === 'rate' || metric.kind === 'bytes' || metric.kind === 'cpu';
+}
+
+export function tableRows(reports: readonly ScenarioReport[]): string[][] {
+  const rows: string[][] = [];
+  for (const report of reports) {
+    report.metrics.forEach((m, i) => {
+      const withBase = hasBaselineRatio(m);
+      rows.push([
+        i === 0 ? report.scenario : '',
+        m.name,
+        formatValue(m, m.switchyard),
+        withBase ? formatRatio(ratio(m.switchyard, m.baseline)) : MISSING,
+        withBase ? formatRatio(ratio(m.switchyard, m.baselineCorked)) : MISSING,
+        m.fox !== undefined ? formatValue(m, m.fox) : report.foxSkipped ? 'n/a' : MISSING,
+        withBase ? formatRatio(ratio(m.fox, m.baseline)) : MISSING,
+        m.kind === 'count' ? MISSING : formatRatio(ratio(m.switchyard, m.fox)),
+      ]);
+    });
+  }
+  return rows;
+}
+
+export function textTable(reports: readonly ScenarioReport[]): string {
+  return formatTable(TABLE_HEADER, tableRows(reports), TABLE_ALIGN);
+}
+
+export function markdownTable(reports: readonly ScenarioReport[]): string {
+  return formatMarkdownTable(TABLE_HEADER, tableRows(reports), TABLE_ALIGN);
+}
+
+export interface TargetCheck {
+  target: string;
+  value: string;
+  pass: boolean | undefined;
+  why?: string;
+}
+
+function metric(reports: readonly ScenarioReport[], scenario: string, name: string): Metric | undefined {
+  return reports.find((r) => r.scenario === scenario)?.metrics.find((m) => m.name === name);
+}
+
+function check(target: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string, missing: string): TargetCheck {
+  if (value === undefined || !Number.isFinite(value)) return { target, value: MISSING, pass: undefined, why: missing };
+  return { target, value: show(value), pass: pass(value) };
+}
+
+/** The issue's targets (ratios from this one run). */
+export function checkTargets(reports: readonly ScenarioReport[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const json = metric(reports, 'rpc json', 'calls/s');
+  const msgpack = metric(reports, 'rpc msgpack', 'calls/s');
+  if (json) {
+    checks.push(check('rpc json >= 0.8x uncorked relay', ratio(json.switchyard, json.baseline), (v) => v >= 0.8, formatRatio, 'no baseline'));
+    checks.push(check('rpc json >= 1.5x fox-wamp', ratio(json.switchyard, json.fox), (v) => v >= 1.5, formatRatio, 'fox-wamp not run'));
+  }
+  if (json && msgpack) {
+    checks.push(check('rpc msgpack not slower than json', ratio(msgpack.switchyard, json.switchyard), (v) => v >= 0.97, (v) => `${formatRatio(v)} (>= 0.97 passes: noise)`, 'missing run'));
+  }
+  const pubsubLost = metric(reports, 'pubsub', 'lost events');
+  if (pubsubLost) checks.push(check('pubsub: 0 lost events', pubsubLost.switchyard, (v) => v === 0, (v) => formatNumber(v), 'missing run'));
+  const fanoutLost = metric(reports, 'fanout', 'lost events');
+  if (fanoutLost) checks.push(check('fanout: 0 lost events', fanoutLost.switchyard, (v) => v === 0, (v) => formatNumber(v), 'missing run'));
+  const p99 = metric(reports, 'fanout', 'p99 ms');
+  if (p99) checks.push(check('fanout p99 <= 50 ms', p99.switchyard, (v) => v <= 50, (v) => `${formatNumber(v)} ms`, 'missing run'));
+  const rss = metric(reports, 'sessions', 'RSS bytes/session');
+  if (rss) checks.push(check('sessions: <= 8 KiB router RSS per idle session', rss.switchyard, (v) => v <= 8192, formatBytes, 'missing run'));
+  const cra = metric(reports, 'handshake', 'wampcra joins/router CPU-s');
+  if (cra) checks.push(check('handshake: salted-CRA joins per router CPU-s >= 2x fox-wamp', ratio(cra.switchyard, cra.fox), (v) => v >= 2, formatRatio, 'fox-wamp not run'));
+  return checks;
+}
+
+export function formatChecks(checks: readonly TargetCheck[]): string {
+  return formatTable(
+    ['target', 'this run', 'status'],
+    checks.map((c) => [c.target, c.value, c.pass === undefined ? `not measured (${c.why})` : c.pass ? 'PASS' : 'FAIL']),
+    ['left', 'right', 'left'],
+  );
+}
