@@ -51,6 +51,8 @@ interface PendingCall {
   timer?: NodeJS.Timeout;
   /** Set by CANCEL mode `kill`: the callee's answer still goes to the caller. */
   killRequested?: boolean;
+  /** Progressive call invocation: the caller is still sending chunks (wamp-spec §8.8). */
+  streaming?: boolean;
 }
 
 export interface CallResult {
@@ -202,6 +204,10 @@ export class Dealer {
   }
 
   call(session: RoutedPeer, message: Call): MaybePromise<void> {
+    // A further chunk of a progressive invocation goes to the callee chosen by the first one;
+    // only the first chunk's options count (wamp-spec §8.8).
+    const ongoing = this.callsByCaller.get(session)?.get(message.request);
+    if (ongoing?.streaming) return this.continueInvocation(ongoing, message);
     const { procedure } = message;
     if (!isValidUri(procedure, 'exact', this.limits)) {
       return session.sendError(MessageType.CALL, message.request, ErrorUri.invalidUri, 'invalid procedure URI');
@@ -284,10 +290,17 @@ export class Dealer {
     const callee = pickCallee(registration, allowed);
     if (!callee) return reply(ErrorUri.maxConcurrencyReached, 'all callees are at their concurrency limit');
 
+    const progressive = options.progress === true;
+    if (progressive && !session.hasFeature('caller', 'progressive_call_invocations')) {
+      return session.violation('progress on CALL without announcing progressive_call_invocations');
+    }
+    if (progressive && !callee.session.hasFeature('callee', 'progressive_call_invocations')) {
+      return reply(ErrorUri.featureNotSupported, 'the callee does not accept progressive call invocations');
+    }
     const receiveProgress = options.receive_progress === true && callee.session.hasFeature('callee', 'progressive_call_results');
     const pending: PendingCall = {
       caller: session, callRequest: message.request, callee,
-      invocationRequest: callee.session.invocationIds.next(), receiveProgress,
+      invocationRequest: callee.session.invocationIds.next(), receiveProgress, streaming: progressive,
     };
     calls.set(message.request, pending);
     this.sessionInvocations(callee.session).set(pending.invocationRequest, pending);
@@ -297,6 +310,7 @@ export class Dealer {
     const details: Dict = {};
     if (registration.match !== 'exact') details.procedure = procedure;
     if (receiveProgress) details.receive_progress = true;
+    if (progressive) details.progress = true;
     if (disclose || callee.discloseCaller || options.disclose_me === true) {
       details.caller = session.id;
       details.caller_authid = session.authid;
@@ -305,6 +319,15 @@ export class Dealer {
     callee.session.send({
       type: MessageType.INVOCATION, request: pending.invocationRequest, registration: registration.id, details,
       args: message.args, kwargs: message.kwargs,
+    });
+  }
+
+  private continueInvocation(pending: PendingCall, message: Call): void {
+    const final = message.options.progress !== true;
+    if (final) pending.streaming = false;
+    pending.callee.session.send({
+      type: MessageType.INVOCATION, request: pending.invocationRequest, registration: pending.callee.registration.id,
+      details: final ? {} : { progress: true }, args: message.args, kwargs: message.kwargs,
     });
   }
 
