@@ -38,7 +38,14 @@ export abstract class MonitoredTransport implements Transport {
   send(frame: Buffer | string): void {
     if (this.closed) return;
     this.write(frame);
-    // Never drop a message while keeping the session: past the cap the session ends instead.
+  }
+
+  /**
+   * Never drop a message while keeping the session: past the cap the session ends instead.
+   * Called once per event-loop turn, after the turn's batched writes went to the kernel, so what
+   * is counted is what the peer has not taken, not what this turn happened to produce.
+   */
+  protected checkOutbound(): void {
     if (!this.closed && this.bufferedBytes() > this.limits.maxOutboundBytesPerSession) this.kill('slow consumer');
   }
 

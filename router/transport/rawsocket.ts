@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { batchWrites } from './write-batch.js';
 import { createServer as createTcpServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { ListenerConfig } from '../config.js';
@@ -147,8 +148,12 @@ export class RawSocketTransport extends MonitoredTransport {
     this.writeFrame(FRAME_WAMP, payload);
   }
 
+  private readonly flushed = () => this.checkOutbound();
+
   private writeFrame(type: number, payload: Buffer): void {
-    // One writev for header and payload; the payload buffer is shared by a fan-out, never copied.
+    // One writev for header and payload (and for the turn's other frames): the payload buffer is
+    // shared by a fan-out, never copied.
+    batchWrites(this.socket, this.flushed);
     this.socket.cork();
     this.socket.write(frameHeader(type, payload.length));
     this.socket.write(payload);

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ListenerConfig } from '../config.js';
 import type { Limits } from '../limits.js';
@@ -12,6 +12,7 @@ import { Housekeeper } from './housekeeping.js';
 import type { ConnectionHandler, Listener, ListeningAddress } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
 import { loadTlsOptions } from './tls.js';
+import { batchWrites } from './write-batch.js';
 import { CloseCode, type TransportInfo, type TransportSink } from './transport.js';
 
 /**
@@ -47,7 +48,10 @@ export class WebSocketTransport extends MonitoredTransport {
     else this.sink?.receive(data, binary);
   }
 
+  private readonly flushed = () => this.checkOutbound();
+
   protected write(frame: Buffer | string): void {
+    batchWrites((this.socket as unknown as { _socket?: Writable })._socket, this.flushed);
     this.socket.send(frame, { binary: this.serializer.binary });
   }
 

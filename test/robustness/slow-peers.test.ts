@@ -84,9 +84,11 @@ describe('robustness: stale and slow peers', function () {
     const payload = randomBytes(16 * 1024);
     let published = 0;
     let maxBuffered = 0;
-    // Bounded: 4,000 × 16 KiB = 64 MiB, far past the cap plus any loopback kernel buffers.
-    while (tr.router.stats.closes['slow consumer'] === undefined && published < 4000) {
-      for (let i = 0; i < 8; i++) publisher.send([16, ++published, {}, TOPIC, [published, payload]]);
+    // One event per turn, so the router's buffer for the slow socket grows visibly before the cut
+    // (outbound bytes are checked once per turn, after the turn's batched writes).
+    // Bounded: 8,000 × 16 KiB = 128 MiB, far past the cap plus any loopback kernel buffers.
+    while (tr.router.stats.closes['slow consumer'] === undefined && published < 8000) {
+      publisher.send([16, ++published, {}, TOPIC, [published, payload]]);
       await sleep(1);
       maxBuffered = Math.max(maxBuffered, slowSession.transport.bufferedBytes());
     }
