@@ -1,3 +1,4 @@
+import type { AddressInfo, Server } from 'node:net';
 import type { ListenerConfig } from '../config.js';
 import type { Transport, TransportSink } from './transport.js';
 
@@ -26,4 +27,17 @@ export interface Listener {
   stopAccepting(): Promise<void>;
   /** Terminate whatever is still open (after the graceful close window). */
   terminateAll(): void;
+}
+
+/** Bind `server` and resolve with the address, the host as it goes in a URL (IPv6 in brackets). */
+export function bind(server: Server, port: number, host: string): Promise<{ address: AddressInfo; urlHost: string }> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const address = server.address() as AddressInfo;
+      resolve({ address, urlHost: address.family === 'IPv6' ? `[${address.address}]` : address.address });
+    });
+  });
 }

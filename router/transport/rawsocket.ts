@@ -1,6 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { batchWrites } from './write-batch.js';
-import { createServer as createTcpServer, isIP, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTcpServer, isIP, type Server, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
 import type { ListenerConfig } from '../config.js';
 import type { Limits } from '../limits.js';
@@ -8,8 +7,9 @@ import type { Logger } from '../log.js';
 import { serializerByRawSocketId } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
-import type { ConnectionHandler, Listener, ListeningAddress } from './listener.js';
+import { bind, type ConnectionHandler, type Listener, type ListeningAddress } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
+import { batchWrites } from './write-batch.js';
 import { loadTlsOptions } from './tls.js';
 import type { TransportInfo, TransportSink } from './transport.js';
 
@@ -270,19 +270,11 @@ export class RawSocketListener implements Listener {
     });
   }
 
-  listen(): Promise<ListeningAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.server.once('error', onError);
-      this.server.listen(this.config.port, this.config.host, () => {
-        this.server.off('error', onError);
-        this.housekeeper.start();
-        const address = this.server.address() as AddressInfo;
-        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        const scheme = this.config.tls ? 'rss' : 'rs';
-        resolve({ type: this.config.type, host: address.address, port: address.port, path: '', url: `${scheme}://${host}:${address.port}` });
-      });
-    });
+  async listen(): Promise<ListeningAddress> {
+    const { address, urlHost } = await bind(this.server, this.config.port, this.config.host);
+    this.housekeeper.start();
+    const scheme = this.config.tls ? 'rss' : 'rs';
+    return { type: this.config.type, host: address.address, port: address.port, path: '', url: `${scheme}://${urlHost}:${address.port}` };
   }
 
   stopAccepting(): Promise<void> {

@@ -1,6 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Duplex, Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ListenerConfig } from '../config.js';
@@ -9,7 +8,7 @@ import type { Logger } from '../log.js';
 import { chooseSubprotocol } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
-import type { ConnectionHandler, Listener, ListeningAddress } from './listener.js';
+import { bind, type ConnectionHandler, type Listener, type ListeningAddress } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
 import { loadTlsOptions } from './tls.js';
 import { batchWrites } from './write-batch.js';
@@ -128,22 +127,14 @@ export class WebSocketListener implements Listener {
     });
   }
 
-  listen(): Promise<ListeningAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.http.once('error', onError);
-      this.http.listen(this.config.port, this.config.host, () => {
-        this.http.off('error', onError);
-        this.housekeeper.start();
-        const address = this.http.address() as AddressInfo;
-        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        const scheme = this.config.tls ? 'wss' : 'ws';
-        resolve({
-          type: this.config.type, host: address.address, port: address.port, path: this.config.path,
-          url: `${scheme}://${host}:${address.port}${this.config.path}`,
-        });
-      });
-    });
+  async listen(): Promise<ListeningAddress> {
+    const { address, urlHost } = await bind(this.http, this.config.port, this.config.host);
+    this.housekeeper.start();
+    const scheme = this.config.tls ? 'wss' : 'ws';
+    return {
+      type: this.config.type, host: address.address, port: address.port, path: this.config.path,
+      url: `${scheme}://${urlHost}:${address.port}${this.config.path}`,
+    };
   }
 
   stopAccepting(): Promise<void> {
