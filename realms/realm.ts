@@ -3,7 +3,7 @@ import { LoginGuard } from '../auth/guard.js';
 import { IssuedCredentials } from '../auth/issued.js';
 import { ISSUE_PROCEDURE, RealmAuth, REVOKE_PROCEDURE } from '../auth/realm-auth.js';
 import { Broker } from '../router/broker.js';
-import type { RealmConfig } from '../router/config.js';
+import type { HttpKeyConfig, RealmConfig } from '../router/config.js';
 import { Dealer } from '../router/dealer.js';
 import type { Limits } from '../router/limits.js';
 import { then } from '../router/maybe-async.js';
@@ -95,6 +95,12 @@ export class Realm {
       if (authenticator) return authenticator;
     }
     return undefined;
+  }
+
+  /** A key of the HTTP bridge on this realm, from the current config (a reload rotates keys). */
+  httpKey(keyId: string): HttpKeyConfig | undefined {
+    const keys = this.config.http?.keys;
+    return keys && Object.hasOwn(keys, keyId) ? keys[keyId] : undefined;
   }
 
   hasRole(name: string): boolean {

@@ -7,7 +7,10 @@ import { MessageType, type Dict, type Event, type Publish, type Subscribe, type 
 import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
 import type { Serializer } from './serializer/serializer.js';
 import type { Session } from './session.js';
-import type { Authorizer } from '../realms/authorizer.js';
+import type { Authorizer, Principal } from '../realms/authorizer.js';
+
+/** What became of a publication: its ID, or the WAMP error that refused it. */
+export type PublishOutcome = { publication: number } | { error: string; message: string };
 
 /**
  * The broker of one realm: the subscription index and publication fan-out (wamp-spec §7).
@@ -132,27 +135,38 @@ export class Broker {
   }
 
   publish(session: Session, message: Publish): MaybePromise<void> {
-    const { options, topic } = message;
-    const acknowledge = options.acknowledge === true;
-    const refuse = (uri: string, text: string) => {
-      if (acknowledge) session.sendError(MessageType.PUBLISH, message.request, uri, text);
-    };
+    const acknowledge = message.options.acknowledge === true;
+    return then(this.publishAs(session, message.topic, message.args, message.kwargs, message.options), (outcome) => {
+      if ('error' in outcome) {
+        if (acknowledge) session.sendError(MessageType.PUBLISH, message.request, outcome.error, outcome.message);
+      } else if (acknowledge && session.isActive()) {
+        session.send({ type: MessageType.PUBLISHED, request: message.request, publication: outcome.publication });
+      }
+    });
+  }
+
+  /**
+   * The publish path shared by a session's PUBLISH and the HTTP bridge: checks, authorization of
+   * `publisher`, disclosure, retention and fan-out. Resolves once the events are handed out.
+   */
+  publishAs(publisher: Principal, topic: string, args: unknown[] | undefined, kwargs: Dict | undefined, options: Dict): MaybePromise<PublishOutcome> {
+    const refuse = (error: string, message: string): PublishOutcome => ({ error, message });
     if (!isValidUri(topic, 'exact', this.limits)) return refuse(ErrorUri.invalidUri, 'invalid topic URI');
     if (isReservedUri(topic)) return refuse(ErrorUri.notAuthorized, 'the wamp. namespace is reserved for the router');
     const filter = parseReceiverFilter(options);
     if (!filter) return refuse(ErrorUri.invalidArgument, 'invalid exclude/eligible option');
-    return then(this.authorizer.decide(session, topic, 'publish'), (decision) => {
+    return then(this.authorizer.decide(publisher, topic, 'publish'), (decision) => {
       if (!decision.allow) return refuse(ErrorUri.notAuthorized, 'not authorized to publish');
       const excludeMe = options.exclude_me !== false;
-      const publisher = decision.disclose || options.disclose_me === true
-        ? { publisher: session.id, publisher_authid: session.authid, publisher_authrole: session.authrole }
+      const disclosed = decision.disclose || options.disclose_me === true
+        ? { publisher: publisher.id, publisher_authid: publisher.authid, publisher_authrole: publisher.authrole }
         : undefined;
       const publication = randomId();
-      const eligible = (receiver: Session) => (receiver !== session || !excludeMe) && filter(receiver);
-      if (options.retain === true) this.retain(topic, { publication, details: publisher ?? {}, args: message.args, kwargs: message.kwargs, eligible: filter });
-      return then(this.receivers(topic, eligible), (deliveries) => {
-        for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, message, publisher, receivers);
-        if (acknowledge && session.isActive()) session.send({ type: MessageType.PUBLISHED, request: message.request, publication });
+      const eligible = (receiver: Session) => (receiver !== publisher || !excludeMe) && filter(receiver);
+      if (options.retain === true) this.retain(topic, { publication, details: disclosed ?? {}, args, kwargs, eligible: filter });
+      return then(this.receivers(topic, eligible), (deliveries): PublishOutcome => {
+        for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, { args, kwargs }, disclosed, receivers);
+        return { publication };
       });
     });
   }

@@ -8,10 +8,13 @@ import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile, type RouterConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { createRouter } from './server.js';
+import { httpClientCommand } from './http-client.js';
 import { DEFAULT_ITERATIONS, DEFAULT_KEYLEN, deriveKey } from '../auth/crypto.js';
 
 const USAGE = `usage: switchyard [--config FILE] [--check-config] [--help]
        switchyard derive-key --salt SALT [--iterations N] [--keylen L] [--role ROLE] < secret
+       switchyard http-call|http-publish --url URL --key KEYID --realm R URI [JSON_ARGS]
+                  (secret from $SWITCHYARD_HTTP_SECRET; see README "HTTP bridge")
 
 Options:
   -c, --config FILE   router config (JSON); default: $SWITCHYARD_CONFIG, else
@@ -105,7 +108,7 @@ async function run(config: RouterConfig, logger: Logger, path: string): Promise<
       logger.error('config.reload_failed', { path, error: err instanceof Error ? err.message : String(err) });
     }
   });
-  for (const address of await router.listen()) logger.info('listening', { url: listenerUrl(address) });
+  for (const address of await router.listen()) logger.info('listening', { url: address.type === 'http' ? address.url : listenerUrl(address) });
 }
 
 async function readStdin(): Promise<string> {
@@ -148,6 +151,7 @@ async function deriveKeyCommand(argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<number | undefined> {
   if (argv[0] === 'derive-key') return deriveKeyCommand(argv.slice(1));
+  if (argv[0] === 'http-call' || argv[0] === 'http-publish') return httpClientCommand(argv[0], argv.slice(1));
   const options = parse(argv);
   if (options === undefined) return 2;
   if (options.help) {

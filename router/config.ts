@@ -14,7 +14,7 @@ export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
 export interface ListenerConfig {
   /** RawSocket listeners use host, port, serializers, tls, trustProxy (PROXY v1); the WebSocket-only keys are ignored. */
-  type: 'websocket' | 'rawsocket';
+  type: 'websocket' | 'rawsocket' | 'http';
   host: string;
   port: number;
   path: string;
@@ -129,10 +129,18 @@ export interface AuthorizerConfig {
   timeoutMs: number;
 }
 
+/** A key of the HTTP bridge: callers sign requests with `secret` and act with `role`. */
+export interface HttpKeyConfig {
+  secret: string;
+  role: string;
+}
+
 export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
   auth: AuthConfig;
+  /** Keys for challenge-signed requests on `"type": "http"` listeners (router/transport/http-bridge.ts). */
+  http?: { keys: Record<string, HttpKeyConfig> };
   authorizer?: AuthorizerConfig;
   /** How often live sessions' credentials are checked again (expiry, revocation, removal). */
   reverifyIntervalMs: number;
@@ -196,8 +204,8 @@ const listenerSchema = object(
   {
     type: {
       type: 'string',
-      enum: ['websocket', 'rawsocket'],
-      description: 'rawsocket (wamp-spec §11.3, TCP or TLS) uses host, port, serializers, tls and trustProxy (a PROXY protocol v1 line instead of X-Forwarded-For); path, allowedOrigins, requireOrigin and compression apply to websocket only and are ignored for rawsocket',
+      enum: ['websocket', 'rawsocket', 'http'],
+      description: 'rawsocket (wamp-spec §11.3, TCP or TLS) uses host, port, serializers, tls and trustProxy (a PROXY protocol v1 line instead of X-Forwarded-For); path, allowedOrigins, requireOrigin and compression apply to websocket only and are ignored for rawsocket; http (the signed-request bridge) uses host, port, tls, trustProxy, allowedOrigins and requireOrigin on its own port',
     },
     host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S+$', default: '127.0.0.1' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
@@ -322,6 +330,7 @@ const realmSchema = object(
       ['procedure'],
     ),
     reverifyIntervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000, default: 60_000 },
+    http: object({ keys: users(object({ secret: { ...SECRET, minLength: 16 }, role: NAME }, ['secret', 'role'])) }, ['keys']),
   },
   ['name'],
 );
@@ -423,6 +432,7 @@ function authProblems(realm: RealmConfig, at: string, roles: Map<string, string>
     }
   }
   wampcra?.issue?.roles.forEach((role, i) => needRole(role, `${at}/wampcra/issue/roles/${i}`));
+  for (const [keyId, key] of Object.entries(realm.http?.keys ?? {})) needRole(key.role, `${at.replace(/\/auth$/, '/http')}/keys/${keyId}/role`);
   if (realm.authorizer && !isValidUri(realm.authorizer.procedure, 'exact', config.limits)) {
     problems.push({ path: at.replace(/\/auth$/, '/authorizer/procedure'), message: `${JSON.stringify(realm.authorizer.procedure)} is not a valid procedure URI` });
   }

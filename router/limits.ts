@@ -171,6 +171,36 @@ export const LIMIT_SPECS = {
     max: 1_000_000,
     why: 'retained events (one per topic) kept per realm; the oldest topic is forgotten first',
   },
+  httpMaxBodyBytes: {
+    default: 64 * KiB,
+    min: 1 * KiB,
+    max: 16 * MiB,
+    why: 'request body of the HTTP bridge; larger is refused with 413 before it is buffered',
+  },
+  httpRequestTimeoutMs: {
+    default: 10_000,
+    min: 100,
+    max: 600_000,
+    why: 'an HTTP bridge request (body, authorization, call) that takes longer is answered 504 or dropped',
+  },
+  httpRateRequestsPerSecond: {
+    default: 20,
+    min: 1,
+    max: 1_000_000,
+    why: 'signed HTTP bridge requests per second per key (burst: one second worth); beyond it 429',
+  },
+  httpNonceTtlMs: {
+    default: 30_000,
+    min: 100,
+    max: 600_000,
+    why: 'how long a nonce from GET /auth/challenge stays usable (once)',
+  },
+  httpMaxNonces: {
+    default: 10_000,
+    min: 16,
+    max: 1_000_000,
+    why: 'issued, unused nonces held per HTTP listener; the oldest is forgotten first',
+  },
 } as const satisfies Record<string, LimitSpec>;
 
 export type LimitName = keyof typeof LIMIT_SPECS;

@@ -7,6 +7,7 @@ import { randomId } from './protocol/ids.js';
 import { Session, type SessionHost } from './session.js';
 import type { Transport } from './transport/transport.js';
 import type { ConnectionHandler, Listener } from './transport/listener.js';
+import { HttpBridgeListener } from './transport/http-bridge.js';
 import { RawSocketListener } from './transport/rawsocket.js';
 import { WebSocketListener, type ListeningAddress } from './transport/websocket.js';
 
@@ -68,7 +69,9 @@ class SwitchyardRouter implements Router, SessionHost {
     };
     this.listeners = config.listeners.map((listener) => listener.type === 'rawsocket'
       ? new RawSocketListener(listener, this.limits, logger, handler)
-      : new WebSocketListener(listener, this.limits, logger, handler));
+      : listener.type === 'http'
+        ? new HttpBridgeListener(listener, this.limits, logger, { realms: this.realms, admit: (address) => this.admit(address) })
+        : new WebSocketListener(listener, this.limits, logger, handler));
   }
 
   get connectionCount(): number {
