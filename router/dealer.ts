@@ -53,6 +53,10 @@ interface PendingCall {
   killRequested?: boolean;
   /** Progressive call invocation: the caller is still sending chunks (wamp-spec §8.8). */
   streaming?: boolean;
+  /** Was a progressive invocation (its late chunks are dropped after it ends). */
+  progressive?: boolean;
+  /** CALL.Options.timeout; restarts with every progressive result (wamp-spec §8.5). */
+  timeoutMs?: number;
 }
 
 export interface CallResult {
@@ -112,6 +116,8 @@ export class Dealer {
   private readonly callsByCaller = new Map<RoutedPeer, Map<number, PendingCall>>();
   private readonly invocationsByCallee = new Map<RoutedPeer, Map<number, PendingCall>>();
   private readonly internal = new Map<string, InternalProcedure>();
+  /** Request IDs of each caller's recently ended progressive invocations (bounded). */
+  private readonly finishedProgressive = new Map<RoutedPeer, Set<number>>();
   observer: DealerObserver = {};
 
   constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
@@ -208,6 +214,11 @@ export class Dealer {
     // only the first chunk's options count (wamp-spec §8.8).
     const ongoing = this.callsByCaller.get(session)?.get(message.request);
     if (ongoing?.streaming) return this.continueInvocation(ongoing, message);
+    // Chunks that arrive after their progressive call ended are dropped without reply.
+    if (this.finishedProgressive.get(session)?.has(message.request)) return;
+    if (message.options.progress === true && !session.hasFeature('caller', 'progressive_call_invocations')) {
+      return session.violation('progress on CALL without announcing progressive_call_invocations');
+    }
     const { procedure } = message;
     if (!isValidUri(procedure, 'exact', this.limits)) {
       return session.sendError(MessageType.CALL, message.request, ErrorUri.invalidUri, 'invalid procedure URI');
@@ -291,9 +302,6 @@ export class Dealer {
     if (!callee) return reply(ErrorUri.maxConcurrencyReached, 'all callees are at their concurrency limit');
 
     const progressive = options.progress === true;
-    if (progressive && !session.hasFeature('caller', 'progressive_call_invocations')) {
-      return session.violation('progress on CALL without announcing progressive_call_invocations');
-    }
     if (progressive && !callee.session.hasFeature('callee', 'progressive_call_invocations')) {
       return reply(ErrorUri.featureNotSupported, 'the callee does not accept progressive call invocations');
     }
@@ -301,6 +309,7 @@ export class Dealer {
     const pending: PendingCall = {
       caller: session, callRequest: message.request, callee,
       invocationRequest: callee.session.invocationIds.next(), receiveProgress, streaming: progressive,
+      timeoutMs: timeout as number, progressive,
     };
     calls.set(message.request, pending);
     this.sessionInvocations(callee.session).set(pending.invocationRequest, pending);
@@ -337,6 +346,10 @@ export class Dealer {
     if (!pending) return;
     if (message.options.progress === true) {
       // Progressive results go only to callers that asked for them (wamp-spec §8.5).
+      if (pending.timer) {
+        clearTimeout(pending.timer);
+        pending.timer = setTimeout(() => this.timeOut(pending), pending.timeoutMs);
+      }
       if (pending.receiveProgress) {
         pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: { progress: true }, args: message.args, kwargs: message.kwargs });
       }
@@ -360,9 +373,9 @@ export class Dealer {
     const pending = this.callsByCaller.get(session)?.get(message.request);
     if (!pending || pending.killRequested) return; // repeated or late CANCELs are ignored
     const requested = message.options.mode ?? 'killnowait';
-    if (!CANCEL_MODES.has(requested as CancelMode)) {
-      return session.sendError(MessageType.CALL, message.request, ErrorUri.invalidArgument, 'unknown cancel mode');
-    }
+    // Autobahn's parser rejects any other mode too; answering with an ERROR would leave the call
+    // pending and give it two final answers.
+    if (!CANCEL_MODES.has(requested as CancelMode)) return session.violation('CANCEL.Options.mode must be skip, kill or killnowait');
     // A callee that did not announce call_canceling never gets INTERRUPT (autobahn-js fails on it).
     const canInterrupt = pending.callee.session.hasFeature('callee', 'call_canceling');
     const mode: CancelMode = canInterrupt ? (requested as CancelMode) : 'skip';
@@ -383,6 +396,13 @@ export class Dealer {
     pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.timeout, 'call timed out');
   }
 
+  private rememberFinished(caller: RoutedPeer, request: number): void {
+    let finished = this.finishedProgressive.get(caller);
+    if (!finished) this.finishedProgressive.set(caller, (finished = new Set()));
+    finished.add(request);
+    if (finished.size > 64) finished.delete(finished.values().next().value!);
+  }
+
   private interrupt(pending: PendingCall, mode: CancelMode): void {
     pending.callee.session.send({ type: MessageType.INTERRUPT, request: pending.invocationRequest, options: { mode } });
   }
@@ -390,6 +410,8 @@ export class Dealer {
   /** Forget an in-flight call on both sides; the caller is answered by whoever calls this. */
   private complete(pending: PendingCall): void {
     if (pending.timer) clearTimeout(pending.timer);
+    pending.timer = undefined;
+    if (pending.progressive) this.rememberFinished(pending.caller, pending.callRequest);
     this.callsByCaller.get(pending.caller)?.delete(pending.callRequest);
     this.invocationsByCallee.get(pending.callee.session)?.delete(pending.invocationRequest);
     pending.callee.inFlight--;
@@ -412,6 +434,7 @@ export class Dealer {
     this.calleesBySession.delete(session);
     this.callsByCaller.delete(session);
     this.invocationsByCallee.delete(session);
+    this.finishedProgressive.delete(session);
   }
 
   /**

@@ -10,6 +10,10 @@ export const BROKER_FEATURES: Readonly<Record<string, boolean>> = {
   publisher_identification: true,
   subscriber_blackwhite_listing: true,
   pattern_based_subscription: true,
+  subscription_revocation: true,
+  event_retention: true,
+  session_meta_api: true,
+  subscription_meta_api: true,
 };
 
 export const DEALER_FEATURES: Readonly<Record<string, boolean>> = {
@@ -17,6 +21,13 @@ export const DEALER_FEATURES: Readonly<Record<string, boolean>> = {
   pattern_based_registration: true,
   shared_registration: true,
   progressive_call_results: true,
+  progressive_call_invocations: true,
+  call_timeout: true,
+  call_canceling: true,
+  registration_revocation: true,
+  session_meta_api: true,
+  registration_meta_api: true,
+  testament_meta_api: true,
 };
 
 export function routerRoles(): Record<string, { features: Record<string, boolean> }> {

@@ -289,15 +289,15 @@ describe('RawSocket listener (wamp-spec §11.3)', function () {
 
     it('an outbound message above what the client announced closes that session instead of being sent', async () => {
       await start();
-      // L = 0: the client accepts at most 512 octets.
-      const small = await joined({ lengthExponent: 0 });
+      // L = 1: the client accepts at most 1024 octets (enough for WELCOME with every feature).
+      const small = await joined({ lengthExponent: 1 });
       small.send([32, 1, {}, 'com.example.sized']);
       expect((await small.next())[0]).to.equal(33);
       const publisher = await joined();
-      publisher.send([16, 1, { acknowledge: true }, 'com.example.sized', ['a'.repeat(400)]]);
+      publisher.send([16, 1, { acknowledge: true }, 'com.example.sized', ['a'.repeat(900)]]);
       expect((await publisher.next())[0]).to.equal(17);
       expect((await small.next())[0]).to.equal(36);
-      publisher.send([16, 2, { acknowledge: true }, 'com.example.sized', ['a'.repeat(600)]]);
+      publisher.send([16, 2, { acknowledge: true }, 'com.example.sized', ['a'.repeat(1100)]]);
       expect((await publisher.next())[0]).to.equal(17);
       await small.waitClosed();
       expect(small.frames.filter((f) => f.type === FrameType.wamp)).to.have.length(0);
