@@ -1,37 +1,49 @@
 import type { Writable } from 'node:stream';
 
 /**
- * Batch every write made during one turn of the event loop into as few syscalls as possible:
- * the first write to a socket in a turn corks it, and one `process.nextTick` uncorks them all.
- * One read often carries many CALLs or PUBLISHes; without this each answer is its own `writev`
- * (the benchmark profile showed 74–80% of router CPU there). Nested corks (ws corks per frame)
- * stay inside ours.
+ * Batch the writes made to one socket during one turn of the event loop into as few syscalls as
+ * possible. One read often carries many CALLs or PUBLISHes; without this each answer is its own
+ * `writev` (the benchmark profile showed 74–80% of router CPU there). The first write of a turn
+ * goes out at once, so a socket that gets a single frame (a fan-out receiver) pays no added
+ * latency; from the second write on the socket is corked until the turn ends, and one
+ * `process.nextTick` uncorks them all. Nested corks (ws corks per frame) stay inside ours.
  */
 
-const corked = new Map<Writable, () => void>();
+/** Sockets written in this turn: false = once (not corked), true = corked. */
+const written = new Map<Writable, boolean>();
+const flushers = new Map<Writable, () => void>();
 let flushScheduled = false;
 
-function uncorkAll(): void {
+function endTurn(): void {
   flushScheduled = false;
-  const batch = [...corked];
-  corked.clear();
-  for (const [socket, flushed] of batch) {
+  const batch = [...written];
+  written.clear();
+  for (const [socket, corked] of batch) {
+    const flushed = flushers.get(socket)!;
+    flushers.delete(socket);
     if (socket.destroyed) continue;
-    socket.uncork();
+    if (corked) socket.uncork();
     flushed();
   }
 }
 
 /**
- * Cork `socket` until the end of the current turn (idempotent within a turn); `flushed` runs
- * right after the uncork, when the socket's queue shows what the kernel did not take.
+ * Call before writing to `socket`; `flushed` runs at the end of the turn, after the uncork, when
+ * the socket's queue shows what the kernel did not take.
  */
 export function batchWrites(socket: Writable | undefined, flushed: () => void): void {
-  if (!socket || corked.has(socket) || socket.destroyed) return;
-  socket.cork();
-  corked.set(socket, flushed);
+  if (!socket || socket.destroyed) return;
+  const state = written.get(socket);
+  if (state === true) return;
+  if (state === false) {
+    socket.cork();
+    written.set(socket, true);
+    return;
+  }
+  written.set(socket, false);
+  flushers.set(socket, flushed);
   if (!flushScheduled) {
     flushScheduled = true;
-    process.nextTick(uncorkAll);
+    process.nextTick(endTurn);
   }
 }
