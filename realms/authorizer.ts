@@ -106,3 +106,35 @@ function parseAnswer(result: CallResult): Decision {
   if (isDict(value) && value.allow === true) return { allow: true, disclose: value.disclose === true };
   return DENY;
 }
+
+/**
+ * An application's own authorizer, passed in code (`createRouter(config, {authorizers})`). It is
+ * asked first, for every action; a decision it returns is final, and `undefined` means "no opinion":
+ * then the realm's static role rules decide, then its authorizer procedure, else deny. It may answer
+ * with a promise; a throw or rejection is a deny (fail closed). Nothing is cached: keep it fast.
+ */
+export interface AppAuthorizer {
+  decide(principal: Principal, uri: string, action: Action): Partial<Decision> | undefined | Promise<Partial<Decision> | undefined>;
+}
+
+/** The application's authorizer in front of the realm's own. */
+export class LayeredAuthorizer implements Authorizer {
+  constructor(private readonly app: AppAuthorizer, private readonly realm: Authorizer) {}
+
+  decide(principal: Principal, uri: string, action: Action): Decision | Promise<Decision> {
+    let answer: ReturnType<AppAuthorizer['decide']>;
+    try {
+      answer = this.app.decide(principal, uri, action);
+    } catch {
+      return DENY;
+    }
+    if (answer instanceof Promise) {
+      return answer.then((d) => (d === undefined ? this.realm.decide(principal, uri, action) : normalize(d)), () => DENY);
+    }
+    return answer === undefined ? this.realm.decide(principal, uri, action) : normalize(answer);
+  }
+}
+
+function normalize(decision: Partial<Decision> | null): Decision {
+  return decision?.allow === true ? { allow: true, disclose: decision.disclose === true } : DENY;
+}

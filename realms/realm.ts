@@ -12,11 +12,17 @@ import { silentLogger, type Logger } from '../router/log.js';
 import { CloseUri, ErrorUri, WampError } from '../router/protocol/errors.js';
 import type { Dict } from '../router/protocol/messages.js';
 import type { Session } from '../router/session.js';
-import { RealmAuthorizer } from './authorizer.js';
+import { LayeredAuthorizer, RealmAuthorizer, type AppAuthorizer, type Authorizer } from './authorizer.js';
 import { installRegistrationMeta } from './meta/registration-meta.js';
 import { SessionMeta } from './meta/session-meta.js';
 import { installSubscriptionMeta } from './meta/subscription-meta.js';
 import { RolePermissions } from './permissions.js';
+
+/** What an embedding application adds to a realm in code (`createRouter(config, {authenticators, authorizers})`). */
+export interface RealmExtensions {
+  authenticators?: readonly Authenticator[];
+  authorizer?: AppAuthorizer;
+}
 
 /**
  * One realm: its sessions, its broker and dealer, and the authentication and roles its config
@@ -34,19 +40,25 @@ export class Realm {
   private auth!: RealmAuth;
   private config!: RealmConfig;
   readonly authorizer: RealmAuthorizer;
+  /** What routing asks: the application's authorizer (if any) in front of `authorizer`. */
+  readonly decider: Authorizer;
   private readonly meta: SessionMeta;
   private reverifyTimer: NodeJS.Timeout | undefined;
   private readonly expiryTimers = new Map<Session, NodeJS.Timeout>();
 
-  constructor(config: RealmConfig, private readonly limits: Limits, private readonly logger: Logger = silentLogger) {
+  constructor(
+    config: RealmConfig, private readonly limits: Limits, private readonly logger: Logger = silentLogger,
+    private readonly extensions: RealmExtensions = {},
+  ) {
     this.name = config.name;
     this.guard = new LoginGuard(limits, logger, config.name);
     this.authorizer = new RealmAuthorizer(() => this.roles, () => this.config.authorizer && {
       ...this.config.authorizer, realm: this.name, logger: this.logger,
       call: (procedure, args, kwargs, timeoutMs) => this.dealer.callInternal(procedure, args, kwargs, timeoutMs),
     });
-    this.broker = new Broker(this.authorizer, limits);
-    this.dealer = new Dealer(this.authorizer, limits);
+    this.decider = extensions.authorizer ? new LayeredAuthorizer(extensions.authorizer, this.authorizer) : this.authorizer;
+    this.broker = new Broker(this.decider, limits);
+    this.dealer = new Dealer(this.decider, limits);
     this.meta = new SessionMeta(this, this.dealer);
     installRegistrationMeta(this.dealer, this.broker);
     installSubscriptionMeta(this.broker, this.dealer);
@@ -76,13 +88,13 @@ export class Realm {
    */
   private revokeDisallowed(): void {
     for (const [session, subscription] of this.broker.subscriberPairs()) {
-      const outcome = then(this.authorizer.decide(session, subscription.uri, 'subscribe'), (decision) => {
+      const outcome = then(this.decider.decide(session, subscription.uri, 'subscribe'), (decision) => {
         if (!decision.allow) this.broker.revoke(session, subscription, 'permission withdrawn');
       });
       if (outcome instanceof Promise) this.broker.recheckWhile(subscription, outcome);
     }
     for (const callee of this.dealer.calleeList()) {
-      then(this.authorizer.decide(callee.session, callee.registration.uri, 'register'), (decision) => {
+      then(this.decider.decide(callee.session, callee.registration.uri, 'register'), (decision) => {
         if (!decision.allow) this.dealer.revoke(callee, 'permission withdrawn');
       });
     }
@@ -91,7 +103,8 @@ export class Realm {
   /** The first of the client's methods, in the client's order, that this realm configures. */
   selectAuthenticator(methods: readonly string[]): Authenticator | undefined {
     for (const method of methods) {
-      const authenticator = this.auth.authenticators.get(method);
+      // The application's authenticator for a method replaces the configured one.
+      const authenticator = this.extensions.authenticators?.find((a) => a.authmethod === method) ?? this.auth.authenticators.get(method);
       if (authenticator) return authenticator;
     }
     return undefined;

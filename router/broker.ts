@@ -8,6 +8,7 @@ import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './pr
 import type { Serializer } from './serializer/serializer.js';
 import type { Session } from './session.js';
 import type { Authorizer, Principal } from '../realms/authorizer.js';
+import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
 
 /** What became of a publication: its ID, or the WAMP error that refused it. */
 export type PublishOutcome = { publication: number } | { error: string; message: string };
@@ -40,6 +41,8 @@ export class Broker {
   private readonly byId = new Map<number, Subscription>();
   private readonly bySession = new Map<Session, Map<number, Subscription>>();
   observer: BrokerObserver = {};
+  /** Event fan-out size (router/ops/metrics.ts); set by the router. */
+  metrics: RoutingMetrics = NO_METRICS;
   private readonly queue: Delivery[] = [];
   /** Subscriptions whose authorization a reload put in doubt, until it is decided again. */
   private readonly recheck = new Set<Subscription>();
@@ -165,6 +168,9 @@ export class Broker {
       const eligible = (receiver: Session) => (receiver !== publisher || !excludeMe) && filter(receiver);
       if (options.retain === true) this.retain(topic, { publication, details: disclosed ?? {}, args, kwargs, eligible: filter });
       return then(this.receivers(topic, eligible), (deliveries): PublishOutcome => {
+        let fanout = 0;
+        for (const [, receivers] of deliveries) fanout += receivers.length;
+        this.metrics.fanout(fanout);
         for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, { args, kwargs }, disclosed, receivers);
         return { publication };
       });

@@ -6,7 +6,7 @@
 
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile, type RouterConfig } from './config.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, type LogLevel } from './log.js';
 import { createRouter } from './server.js';
 import { httpClientCommand } from './http-client.js';
 import { DEFAULT_ITERATIONS, DEFAULT_KEYLEN, deriveKey } from '../auth/crypto.js';
@@ -165,7 +165,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     process.stdout.write(`config ok: ${path}\n`);
     return 0;
   }
-  await run(config, createLogger({ level: config.log.level }), path);
+  // SWITCHYARD_LOG_LEVEL (debug | info | warn | error | silent) overrides the config's log.level.
+  const envLevel = process.env.SWITCHYARD_LOG_LEVEL;
+  const level = envLevel && ['debug', 'info', 'warn', 'error', 'silent'].includes(envLevel) ? envLevel as LogLevel : config.log.level;
+  await run(config, createLogger({ level }), path);
   return undefined; // keep serving until a signal arrives
 }
 

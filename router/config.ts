@@ -155,6 +155,18 @@ export interface RouterConfig {
   limits: Limits;
   realms: RealmConfig[];
   log: LogConfig;
+  /** The operations HTTP endpoint (router/ops/ops-server.ts); off when absent. */
+  ops?: OpsConfig;
+}
+
+/** `/metrics`, `/healthz`, `/readyz`, `/status`, `/status.json` on their own port. */
+export interface OpsConfig {
+  host: string;
+  port: number;
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Serve `/status` and `/status.json` (sessions, registrations, counters). */
+  status: boolean;
 }
 
 export interface ConfigProblem {
@@ -342,6 +354,12 @@ const routerSchema = object(
     realms: { type: 'array', items: realmSchema, minItems: 1 },
     log: object({ level: { type: 'string', enum: ['debug', 'info', 'warn', 'error', 'silent'], default: 'info' } }, [], {
       default: {},
+    }),
+    ops: object({
+      host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S+$', default: '127.0.0.1' },
+      port: { type: 'integer', minimum: 0, maximum: 65535, default: 9090 },
+      token: { type: 'string', minLength: 16, maxLength: 4096, pattern: '^[\\x21-\\x7e]+$' },
+      status: { type: 'boolean', default: true },
     }),
   },
   ['realms'],

@@ -10,6 +10,7 @@ import {
 import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
 import type { RoutedPeer } from './peer.js';
 import type { Authorizer } from '../realms/authorizer.js';
+import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
 
 /**
  * The dealer of one realm: registrations, callee selection and in-flight calls (wamp-spec §8).
@@ -57,6 +58,8 @@ interface PendingCall {
   progressive?: boolean;
   /** CALL.Options.timeout; restarts with every progressive result (wamp-spec §8.5). */
   timeoutMs?: number;
+  /** `metrics.callStarted()` when routed, for the call latency histogram. */
+  startedAt: number;
 }
 
 export interface CallResult {
@@ -119,6 +122,8 @@ export class Dealer {
   /** Request IDs of each caller's recently ended progressive invocations (bounded). */
   private readonly finishedProgressive = new Map<RoutedPeer, Set<number>>();
   observer: DealerObserver = {};
+  /** Call latency (router/ops/metrics.ts); set by the router. */
+  metrics: RoutingMetrics = NO_METRICS;
 
   constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
 
@@ -309,7 +314,7 @@ export class Dealer {
     const pending: PendingCall = {
       caller: session, callRequest: message.request, callee,
       invocationRequest: callee.session.invocationIds.next(), receiveProgress, streaming: progressive,
-      timeoutMs: timeout as number, progressive,
+      timeoutMs: timeout as number, progressive, startedAt: this.metrics.callStarted(),
     };
     calls.set(message.request, pending);
     this.sessionInvocations(callee.session).set(pending.invocationRequest, pending);
@@ -356,6 +361,7 @@ export class Dealer {
       return;
     }
     this.complete(pending);
+    this.metrics.callFinished(pending.startedAt);
     pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: {}, args: message.args, kwargs: message.kwargs });
   }
 
@@ -363,6 +369,7 @@ export class Dealer {
     const pending = this.invocationsByCallee.get(session)?.get(message.request);
     if (!pending) return;
     this.complete(pending);
+    this.metrics.callFinished(pending.startedAt);
     pending.caller.send({
       type: MessageType.ERROR, requestType: MessageType.CALL, request: pending.callRequest, details: {},
       error: message.error, args: message.args, kwargs: message.kwargs,

@@ -10,6 +10,14 @@ import type { ConnectionHandler, Listener } from './transport/listener.js';
 import { HttpBridgeListener } from './transport/http-bridge.js';
 import { RawSocketListener } from './transport/rawsocket.js';
 import { WebSocketListener, type ListeningAddress } from './transport/websocket.js';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { AppAuthorizer } from '../realms/authorizer.js';
+import { AttachedWebSocket, type AttachOptions } from './transport/attach.js';
+import { RouterMetrics } from './ops/metrics.js';
+import { OpsServer, type OpsAddress } from './ops/ops-server.js';
+import { openInProcessSession, type InProcessIdentity, type InProcessSession } from './inprocess.js';
 
 /**
  * The composition root: realms from a validated config, listeners, sessions, graceful stop.
@@ -18,6 +26,13 @@ import { WebSocketListener, type ListeningAddress } from './transport/websocket.
 
 export interface RouterOptions {
   logger?: Logger;
+  /**
+   * Code-level authenticators per realm name. One for a method replaces the configured one for
+   * that method; the client's HELLO.authmethods order still chooses among them.
+   */
+  authenticators?: Record<string, Authenticator[]>;
+  /** Code-level authorizer per realm name, asked before the static rules (see AppAuthorizer). */
+  authorizers?: Record<string, AppAuthorizer>;
 }
 
 export interface Router {
@@ -35,6 +50,17 @@ export interface Router {
    * reconfigured or removed; listeners and limits need a restart and are left as they are.
    */
   reload(config: RouterConfig): void;
+  /**
+   * Serve WAMP on an existing http/https server (Express, Fastify) at `options.path` (default
+   * `/ws`); origin, subprotocol, caps and limits as for a WebSocket listener. `close()` detaches.
+   */
+  attach(server: HttpServer | HttpsServer, options?: AttachOptions): void;
+  /** An in-process session joined to `realm` as `{authid, authrole}` (the role must exist). */
+  session(realm: string, identity: InProcessIdentity): Promise<InProcessSession>;
+  /** Prometheus metrics of this router (its own prom-client registry). */
+  readonly metrics: RouterMetrics;
+  /** Where the ops endpoint (config `ops`) listens, once `listen()` has opened it. */
+  readonly opsAddress: OpsAddress | undefined;
 }
 
 export type { ListeningAddress };
@@ -44,13 +70,15 @@ export interface RouterStats {
 }
 
 export function createRouter(config: RouterConfig, options: RouterOptions = {}): Router {
-  return new SwitchyardRouter(config, options.logger ?? silentLogger);
+  return new SwitchyardRouter(config, options.logger ?? silentLogger, options);
 }
 
 class SwitchyardRouter implements Router, SessionHost {
   readonly realms = new Map<string, Realm>();
   readonly limits: Limits;
   private readonly listeners: Listener[];
+  /** `attach()`ed application servers; stopped and drained like listeners. */
+  private readonly attached: Listener[] = [];
   private readonly sessions = new Set<Session>();
   private readonly liveIds = new Set<number>();
   private readonly perAddress = new Map<string, number>();
@@ -59,10 +87,15 @@ class SwitchyardRouter implements Router, SessionHost {
   readonly stats: RouterStats = { closes: {} };
   private closing: Promise<void> | undefined;
   private allClosed: (() => void) | undefined;
+  readonly metrics: RouterMetrics;
+  private readonly ops: OpsServer | undefined;
+  opsAddress: OpsAddress | undefined;
+  private listenersUp = false;
+  private readonly startedAt = Date.now();
 
-  constructor(config: RouterConfig, readonly logger: Logger) {
+  constructor(config: RouterConfig, readonly logger: Logger, private readonly extensions: RouterOptions = {}) {
     this.limits = config.limits;
-    for (const realm of config.realms) this.realms.set(realm.name, new Realm(realm, this.limits, logger));
+    for (const realm of config.realms) this.realms.set(realm.name, new Realm(realm, this.limits, logger, this.realmExtensions(realm.name)));
     const handler: ConnectionHandler = {
       admit: (remoteAddress) => this.admit(remoteAddress),
       accept: (transport) => this.accept(transport),
@@ -72,6 +105,73 @@ class SwitchyardRouter implements Router, SessionHost {
       : listener.type === 'http'
         ? new HttpBridgeListener(listener, this.limits, logger, { realms: this.realms, admit: (address) => this.admit(address) })
         : new WebSocketListener(listener, this.limits, logger, handler));
+    this.metrics = new RouterMetrics({
+      sessionsByRealmAndMethod: () => this.sessionGroups(),
+      pendingCallsByRealm: () => [...this.realms.values()].map((realm) => [realm.name, realm.dealer.pendingCallCount] as [string, number]),
+    });
+    for (const realm of this.realms.values()) this.instrument(realm);
+    this.ops = config.ops ? new OpsServer(config.ops, this.opsHost(), logger) : undefined;
+  }
+
+  // ----- operations (router/ops) -----
+
+  private instrument(realm: Realm): void {
+    realm.dealer.metrics = this.metrics;
+    realm.broker.metrics = this.metrics;
+  }
+
+  private *sessionGroups(): Iterable<[string, string, number]> {
+    for (const realm of this.realms.values()) {
+      const byMethod = new Map<string, number>();
+      for (const session of realm.sessions.values()) byMethod.set(session.authmethod, (byMethod.get(session.authmethod) ?? 0) + 1);
+      for (const [method, count] of byMethod) yield [realm.name, method, count];
+    }
+  }
+
+  private opsHost() {
+    return {
+      metrics: this.metrics,
+      healthy: () => !this.closing,
+      ready: () => this.listenersUp && this.realms.size > 0 && !this.closing,
+      status: () => this.status(),
+    };
+  }
+
+  private status() {
+    const realms = [...this.realms.values()].map((realm) => ({
+      name: realm.name,
+      sessions: realm.sessions.size,
+      registrations: realm.dealer.registrationCount,
+      subscriptions: realm.broker.subscriptionCount,
+      pendingCalls: realm.dealer.pendingCallCount,
+      sessionList: [...realm.sessions.values()].slice(0, 200).map((s) => ({ id: s.id, authid: s.authid, authrole: s.authrole, authmethod: s.authmethod })),
+    }));
+    const sum = (key: 'sessions' | 'registrations' | 'subscriptions' | 'pendingCalls') => realms.reduce((n, r) => n + r[key], 0);
+    return {
+      healthy: !this.closing, ready: this.listenersUp && !this.closing, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      connections: this.sessions.size,
+      totals: { sessions: sum('sessions'), registrations: sum('registrations'), subscriptions: sum('subscriptions'), pendingCalls: sum('pendingCalls') },
+      realms,
+      counters: { closes: { ...this.stats.closes }, ...this.metrics.snapshot() },
+    };
+  }
+
+  private realmExtensions(name: string) {
+    const own = <T>(record: Record<string, T> | undefined) => (record && Object.hasOwn(record, name) ? record[name] : undefined);
+    return { authenticators: own(this.extensions.authenticators), authorizer: own(this.extensions.authorizers) };
+  }
+
+  attach(server: HttpServer | HttpsServer, options: AttachOptions = {}): void {
+    if (this.closing) throw new Error('router is closed');
+    this.attached.push(new AttachedWebSocket(server, options, this.limits, this.logger, {
+      admit: (remoteAddress) => this.admit(remoteAddress),
+      accept: (transport) => this.accept(transport),
+    }));
+  }
+
+  session(realm: string, identity: InProcessIdentity): Promise<InProcessSession> {
+    if (this.closing) return Promise.reject(new Error('router is closed'));
+    return openInProcessSession({ logger: this.logger, accept: (t) => this.accept(t), findRealm: (n) => this.findRealm(n) }, realm, identity);
   }
 
   get connectionCount(): number {
@@ -80,7 +180,9 @@ class SwitchyardRouter implements Router, SessionHost {
 
   async listen(): Promise<ListeningAddress[]> {
     const addresses: ListeningAddress[] = [];
+    if (this.ops && !this.opsAddress) this.opsAddress = await this.ops.listen();
     for (const listener of this.listeners) addresses.push(await listener.listen());
+    this.listenersUp = true;
     return addresses;
   }
 
@@ -133,6 +235,7 @@ class SwitchyardRouter implements Router, SessionHost {
     if (count === 0) this.perAddress.delete(address);
     else this.perAddress.set(address, count);
     this.stats.closes[reason] = (this.stats.closes[reason] ?? 0) + 1;
+    this.metrics.closed(reason);
     if (this.sessions.size === 0) this.allClosed?.();
   }
 
@@ -140,8 +243,9 @@ class SwitchyardRouter implements Router, SessionHost {
     for (const realmConfig of config.realms) {
       const realm = this.realms.get(realmConfig.name);
       if (realm) realm.reconfigure(realmConfig);
-      else this.realms.set(realmConfig.name, new Realm(realmConfig, this.limits, this.logger));
+      else this.realms.set(realmConfig.name, new Realm(realmConfig, this.limits, this.logger, this.realmExtensions(realmConfig.name)));
     }
+    for (const realm of this.realms.values()) this.instrument(realm);
     const kept = new Set(config.realms.map((r) => r.name));
     for (const [name, realm] of this.realms) {
       if (kept.has(name)) continue;
@@ -157,7 +261,7 @@ class SwitchyardRouter implements Router, SessionHost {
   }
 
   private async shutdown(reason: string): Promise<void> {
-    const stopped = Promise.all(this.listeners.map((l) => l.stopAccepting()));
+    const stopped = Promise.all([...this.listeners, ...this.attached].map((l) => l.stopAccepting()));
     const drained = new Promise<void>((resolve) => {
       this.allClosed = resolve;
       if (this.sessions.size === 0) resolve();
@@ -167,9 +271,11 @@ class SwitchyardRouter implements Router, SessionHost {
     const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.limits.closeHandshakeTimeoutMs); });
     await Promise.race([drained, deadline]);
     clearTimeout(timer);
-    for (const listener of this.listeners) listener.terminateAll();
+    for (const listener of [...this.listeners, ...this.attached]) listener.terminateAll();
     for (const realm of this.realms.values()) realm.close();
     await stopped;
+    // Last, so /healthz answers 503 for the whole drain.
+    await this.ops?.close();
     this.logger.info('router.stopped', { reason });
   }
 }

@@ -12,6 +12,7 @@ import {
   type RouterMessage,
 } from './protocol/messages.js';
 import { isValidUri } from './protocol/uri.js';
+import { NO_METRICS, type SessionMetrics } from './ops/metrics.js';
 import { InboundRate, type RateSettings } from './rate-limit.js';
 import { CloseCode, type Transport, type TransportSink } from './transport/transport.js';
 import type { Realm } from '../realms/realm.js';
@@ -36,6 +37,8 @@ export interface SessionHost {
   sessionJoined(session: Session): void;
   /** The session is over; `reason` is counted (slow consumer, hello timeout, …). */
   sessionClosed(session: Session, reason: string): void;
+  /** Message, byte and login counters (router/ops/metrics.ts); absent = not counted. */
+  readonly metrics?: SessionMetrics;
 }
 
 type Handler = (session: Session, message: never) => void | Promise<void>;
@@ -74,8 +77,12 @@ export class Session implements TransportSink {
   private lastOverRate = 0;
   private resumeTimer: NodeJS.Timeout | undefined;
   private backlog: ClientMessage[] = [];
+  private readonly metrics: SessionMetrics;
+  /** The method of the login in progress, for the auth failure counter. */
+  private attemptMethod = '';
 
   constructor(readonly transport: Transport, private readonly host: SessionHost) {
+    this.metrics = host.metrics ?? NO_METRICS;
     this.rate = new InboundRate(defaultRate(host.limits));
     this.startTimer(host.limits.helloTimeoutMs, 'hello timeout');
   }
@@ -100,10 +107,12 @@ export class Session implements TransportSink {
 
   receive(frame: Buffer | string, binary: boolean): void {
     if (this.state === 'closed') return;
-    const wait = this.rate.admit(frameLength(frame));
+    const bytes = frameLength(frame);
+    const wait = this.rate.admit(bytes);
     if (wait > 0 && !this.throttle(wait)) return;
     const message = this.decode(frame, binary);
     if (!message) return;
+    this.metrics.messageIn(message.type, bytes);
     if (this.busy && !ANSWERS.has(message.type)) {
       if (this.backlog.length >= MAX_BACKLOG) {
         this.abort(ErrorUri.protocolViolation, 'too many messages before the previous step completed');
@@ -195,12 +204,16 @@ export class Session implements TransportSink {
 
   send(message: RouterMessage): void {
     if (this.state === 'closed') return;
-    this.transport.send(this.serializer.encode(encodeMessage(message)));
+    const frame = this.serializer.encode(encodeMessage(message));
+    this.metrics.messageOut(message.type, frameLength(frame));
+    this.transport.send(frame);
   }
 
   /** Send an already-encoded frame (fan-out encodes once per serializer). */
   sendFrame(frame: Buffer | string): void {
-    if (this.state === 'established') this.transport.send(frame);
+    if (this.state !== 'established') return;
+    this.metrics.messageOut(MessageType.EVENT, frameLength(frame));
+    this.transport.send(frame);
   }
 
   sendError(requestType: number, request: number, error: string, message?: string, args?: unknown[], kwargs?: Dict): void {
@@ -302,6 +315,7 @@ export class Session implements TransportSink {
     if (!authenticator) return this.abort(ErrorUri.noAuthMethod, 'no acceptable authentication method');
 
     this.clientRoles = roles;
+    this.attemptMethod = authenticator.authmethod;
     this.id = this.host.allocateSessionId();
     this.state = 'authenticating';
     this.startTimer(this.host.limits.authTimeoutMs, 'authentication timeout');
@@ -332,11 +346,13 @@ export class Session implements TransportSink {
   private applyOutcome(realm: Realm, outcome: HelloOutcome): void {
     switch (outcome.outcome) {
       case 'deny':
+        this.metrics.authFailed(this.attemptMethod, outcome.reason);
         this.host.logger.info('session.auth_failed', { session: this.id, realm: realm.name, peer: this.transport.info.peer, reason: outcome.reason });
         return this.abort(outcome.reason, outcome.message);
       case 'challenge':
         this.realm = realm;
         this.pendingChallenge = outcome;
+        this.attemptMethod = outcome.authmethod;
         return this.send({ type: MessageType.CHALLENGE, authmethod: outcome.authmethod, extra: outcome.extra });
       case 'welcome':
         return this.join(realm, outcome.identity);
@@ -344,9 +360,13 @@ export class Session implements TransportSink {
   }
 
   private join(realm: Realm, identity: Identity): void {
-    if (!realm.hasRole(identity.authrole)) return this.abort(ErrorUri.noSuchRole, 'no such role');
+    if (!realm.hasRole(identity.authrole)) {
+      this.metrics.authFailed(identity.authmethod, ErrorUri.noSuchRole);
+      return this.abort(ErrorUri.noSuchRole, 'no such role');
+    }
     // Revoked or expired between CHALLENGE and AUTHENTICATE: never WELCOME it.
     if (!realm.credentialValid({ credential: identity.credential, authmethod: identity.authmethod })) {
+      this.metrics.authFailed(identity.authmethod, ErrorUri.notAuthorized);
       return this.abort(ErrorUri.notAuthorized, 'authentication failed');
     }
     this.clearTimer();
@@ -361,6 +381,7 @@ export class Session implements TransportSink {
     this.state = 'established';
     realm.join(this);
     this.host.sessionJoined(this);
+    this.metrics.authSucceeded(this.authmethod);
     this.send({
       type: MessageType.WELCOME,
       session: this.id,
@@ -373,6 +394,19 @@ export class Session implements TransportSink {
       session: this.id, realm: realm.name, authid: this.authid, authrole: this.authrole,
       authmethod: this.authmethod, peer: this.transport.info.peer,
     });
+  }
+
+  /**
+   * An in-process session (`router.session(...)`): the embedding code vouches for the identity, so
+   * there is no HELLO and no authentication step; everything after WELCOME is the same as for a
+   * remote session (role must exist, realm join, meta events, authorization on every action).
+   */
+  joinInProcess(realm: Realm, identity: Identity, roles: Dict): void {
+    if (this.state !== 'awaitingHello') return;
+    this.clientRoles = roles;
+    this.id = this.host.allocateSessionId();
+    this.state = 'authenticating';
+    this.join(realm, identity);
   }
 
   onGoodbye(goodbye: Goodbye): void {

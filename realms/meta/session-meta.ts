@@ -112,7 +112,7 @@ export class SessionMeta {
     if (!isValidUri(topic) || isReservedUri(topic)) throw new WampError(ErrorUri.invalidUri, 'invalid testament topic');
     if (!Array.isArray(tArgs) || !isDict(tKwargs) || !isDict(options)) throw new WampError(ErrorUri.invalidArgument, 'args must be a list, kwargs and publish_options dicts');
     if (typeof scope !== 'string' || !SCOPES.has(scope)) throw new WampError('wamp.error.testament_error', 'scope must be "destroyed" or "detached"');
-    const decision = await this.realm.authorizer.decide(caller, topic, 'publish');
+    const decision = await this.realm.decider.decide(caller, topic, 'publish');
     if (!decision.allow) throw new WampError(ErrorUri.notAuthorized, 'not authorized to publish the testament topic');
     const list = this.testaments.get(caller) ?? [];
     list.push({ topic, args: tArgs, kwargs: tKwargs, options, scope: scope as Testament['scope'] });

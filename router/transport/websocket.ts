@@ -95,24 +95,25 @@ export class WebSocketTransport extends MonitoredTransport {
 
 export type { ConnectionHandler, ListeningAddress };
 
-export class WebSocketListener implements Listener {
-  private readonly http: Server;
+/** The WebSocket settings the upgrade handling needs (a listener's, or `router.attach`'s). */
+export type UpgradeConfig = Pick<ListenerConfig, 'path' | 'serializers' | 'allowedOrigins' | 'requireOrigin' | 'trustProxy' | 'compression'>;
+
+/**
+ * The upgrade handling shared by a WebSocket listener (its own http server) and `router.attach`
+ * (an application's http/https server): the refusals listed above, the WebSocket server, the
+ * transports and their housekeeping.
+ */
+export class WebSocketUpgrader {
   private readonly wss: WebSocketServer;
   private readonly transports = new Set<WebSocketTransport>();
   private readonly housekeeper: Housekeeper;
 
   constructor(
-    private readonly config: ListenerConfig,
+    private readonly config: UpgradeConfig,
     private readonly limits: Limits,
     private readonly logger: Logger,
     private readonly handler: ConnectionHandler,
   ) {
-    const respond = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
-      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-      res.end('WAMP over WebSocket: upgrade required\n');
-    };
-    this.http = config.tls ? createHttpsServer(loadTlsOptions(config.tls), respond) : createHttpServer(respond);
-    this.http.headersTimeout = 10_000;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: limits.maxMessageBytes,
@@ -120,39 +121,30 @@ export class WebSocketListener implements Listener {
       clientTracking: false,
       handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered, this.config.serializers)?.subprotocol ?? false,
     });
-    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
-    this.http.on('clientError', (_error, socket) => socket.destroy());
     this.housekeeper = new Housekeeper(limits, (now, pingDue) => {
       for (const transport of this.transports) transport.tick(now, pingDue);
     });
   }
 
-  async listen(): Promise<ListeningAddress> {
-    const { address, urlHost } = await bind(this.http, this.config.port, this.config.host);
+  start(): void {
     this.housekeeper.start();
-    const scheme = this.config.tls ? 'wss' : 'ws';
-    return {
-      type: this.config.type, host: address.address, port: address.port, path: this.config.path,
-      url: `${scheme}://${urlHost}:${address.port}${this.config.path}`,
-    };
   }
 
-  stopAccepting(): Promise<void> {
+  stop(): void {
     this.housekeeper.stop();
-    return new Promise((resolve) => {
-      this.http.close(() => resolve());
-      this.http.closeIdleConnections?.();
-    });
   }
 
   terminateAll(): void {
     for (const transport of this.transports) transport.kill('shutdown');
-    this.http.closeAllConnections?.();
   }
 
-  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== this.config.path) return refuse(socket, 404, 'Not Found');
+  /** True if `req` is for this path (an attached router leaves other paths to the application). */
+  matches(req: IncomingMessage): boolean {
+    return new URL(req.url ?? '/', 'http://localhost').pathname === this.config.path;
+  }
+
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.matches(req)) return refuse(socket, 404, 'Not Found');
     if (!this.originAllowed(req)) {
       this.logger.limited('listener.origin_refused', { origin: req.headers.origin, peer: req.socket.remoteAddress });
       return refuse(socket, 403, 'Forbidden');
@@ -210,6 +202,52 @@ export class WebSocketListener implements Listener {
     } catch {
       return false;
     }
+  }
+}
+
+
+export class WebSocketListener implements Listener {
+  private readonly http: Server;
+  private readonly upgrader: WebSocketUpgrader;
+
+  constructor(
+    private readonly config: ListenerConfig,
+    limits: Limits,
+    logger: Logger,
+    handler: ConnectionHandler,
+  ) {
+    const respond = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
+      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+      res.end('WAMP over WebSocket: upgrade required\n');
+    };
+    this.http = config.tls ? createHttpsServer(loadTlsOptions(config.tls), respond) : createHttpServer(respond);
+    this.http.headersTimeout = 10_000;
+    this.upgrader = new WebSocketUpgrader(config, limits, logger, handler);
+    this.http.on('upgrade', (req, socket, head) => this.upgrader.upgrade(req, socket, head));
+    this.http.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  async listen(): Promise<ListeningAddress> {
+    const { address, urlHost } = await bind(this.http, this.config.port, this.config.host);
+    this.upgrader.start();
+    const scheme = this.config.tls ? 'wss' : 'ws';
+    return {
+      type: this.config.type, host: address.address, port: address.port, path: this.config.path,
+      url: `${scheme}://${urlHost}:${address.port}${this.config.path}`,
+    };
+  }
+
+  stopAccepting(): Promise<void> {
+    this.upgrader.stop();
+    return new Promise((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeIdleConnections?.();
+    });
+  }
+
+  terminateAll(): void {
+    this.upgrader.terminateAll();
+    this.http.closeAllConnections?.();
   }
 }
 
