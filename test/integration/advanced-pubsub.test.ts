@@ -5,7 +5,8 @@ import { validateConfig, type RealmConfig } from '../../router/config.js';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
-import { waitFor, withTimeout } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
+import { expectError, within } from '../helpers/promises.js';
 
 /**
  * Advanced Pub/Sub profile end to end (issue 6; wamp-spec §7.2–§7.7): publisher exclusion,
@@ -48,26 +49,6 @@ function realmConfig(anonymousPermissions: unknown[] = PERMS): Record<string, un
     },
   };
 }
-
-/** Rejection value of a promise that must reject (fails the test if it resolves or hangs). */
-async function rejection(promise: unknown, ms = 3000, what = 'rejection'): Promise<any> {
-  expect(typeof (promise as { then?: unknown } | undefined)?.then, `${what}: a promise`).to.equal('function');
-  try {
-    const value = await withTimeout(Promise.resolve(promise), ms, what);
-    throw new Error(`expected a rejection (${what}), got ${JSON.stringify(value)}`);
-  } catch (error) {
-    if (error instanceof Error && /^(expected a rejection|timed out)/.test(error.message)) throw error;
-    return error;
-  }
-}
-
-async function expectError(promise: unknown, uri: string, what: string): Promise<any> {
-  const error = await rejection(promise, 3000, what);
-  expect(error?.error, `${what}: error URI (got ${String(error?.error ?? error)})`).to.equal(uri);
-  return error;
-}
-
-const within = <T>(promise: unknown, what: string, ms = 3000): Promise<T> => withTimeout(Promise.resolve(promise as Promise<T>), ms, what);
 
 interface Seen {
   topic: string;

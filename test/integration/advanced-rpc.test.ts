@@ -8,6 +8,7 @@ import type { SerializerName } from '../../router/serializer/serializer.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
+import { expectError, within } from '../helpers/promises.js';
 
 /**
  * Advanced RPC profile end to end (issue 6; wamp-spec §8.2–§8.10): progressive call results and
@@ -56,26 +57,6 @@ const CALLEE_PCI = { callee: { features: { progressive_call_invocations: true, c
 const CALLEE_REVOCATION = { callee: { features: { registration_revocation: true } } };
 
 type Msg = unknown[];
-
-/** Rejection value of a promise that must reject (fails the test if it resolves or hangs). */
-async function rejection(promise: unknown, ms = 3000, what = 'rejection'): Promise<any> {
-  expect(typeof (promise as { then?: unknown } | undefined)?.then, `${what}: a promise`).to.equal('function');
-  try {
-    const value = await withTimeout(Promise.resolve(promise), ms, what);
-    throw new Error(`expected a rejection (${what}), got ${JSON.stringify(value)}`);
-  } catch (error) {
-    if (error instanceof Error && /^(expected a rejection|timed out)/.test(error.message)) throw error;
-    return error;
-  }
-}
-
-async function expectError(promise: unknown, uri: string, what: string): Promise<any> {
-  const error = await rejection(promise, 3000, what);
-  expect(error?.error, `${what}: error URI (got ${String(error?.error ?? error)})`).to.equal(uri);
-  return error;
-}
-
-const within = <T>(promise: unknown, what: string, ms = 3000): Promise<T> => withTimeout(Promise.resolve(promise as Promise<T>), ms, what);
 
 /** The next message must have this type (and, if given, this request ID at index 1). */
 async function nextOf(client: RawClient, type: number, what: string, ms = 2000): Promise<Msg> {

@@ -6,7 +6,8 @@ import { validateConfig, type RealmConfig } from '../../router/config.js';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
-import { waitFor, withTimeout } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
+import { expectError, within } from '../helpers/promises.js';
 
 /**
  * Authorization end to end (issue 5; style.md §1.8 lessons 4–6; reliability.md §2.12 items
@@ -81,27 +82,6 @@ function mainRealm(): Record<string, unknown> {
     },
   };
 }
-
-/** Rejection value of a promise that must reject (fails the test if it resolves or hangs). */
-async function rejection(promise: Promise<unknown> | undefined, ms = 3000, what = 'rejection'): Promise<any> {
-  // autobahn-js returns when.js promises: thenables, not native Promises.
-  expect(typeof (promise as { then?: unknown } | undefined)?.then, `${what}: a promise`).to.equal('function');
-  try {
-    const value = await withTimeout(Promise.resolve(promise), ms, what);
-    throw new Error(`expected a rejection (${what}), got ${JSON.stringify(value)}`);
-  } catch (error) {
-    if (error instanceof Error && /^(expected a rejection|timed out)/.test(error.message)) throw error;
-    return error;
-  }
-}
-
-async function expectError(promise: Promise<unknown> | undefined, uri: string, what: string): Promise<void> {
-  const error = await rejection(promise, 3000, what);
-  expect(error?.error, `${what}: error URI`).to.equal(uri);
-}
-
-const within = <T>(promise: Promise<T> | undefined, what: string, ms = 3000): Promise<T> =>
-  withTimeout(Promise.resolve(promise as Promise<T>), ms, what);
 
 interface Seen {
   topic: string;

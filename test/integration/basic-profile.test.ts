@@ -6,6 +6,7 @@ import { BROKER_FEATURES, DEALER_FEATURES } from '../../router/protocol/features
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { joinedSessions, startRouter, type TestRouter } from '../helpers/router.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
+import { rejection } from '../helpers/promises.js';
 
 /**
  * WAMP Basic Profile end to end with autobahn-js as the client (wamp-spec §2, §7.1–7.4, §8.1–8.5),
@@ -29,17 +30,6 @@ interface Received {
 function collector(): { events: Received[]; handler: (args: unknown[], kwargs: Record<string, unknown>, details: any) => void } {
   const events: Received[] = [];
   return { events, handler: (args, kwargs, details) => { events.push({ args, kwargs, details }); } };
-}
-
-/** Rejection value of a promise that must reject (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>, ms = 3000, what = 'rejection'): Promise<any> {
-  try {
-    const value = await withTimeout(Promise.resolve(promise), ms, what);
-    throw new Error(`expected a rejection, got ${JSON.stringify(value)}`);
-  } catch (error) {
-    if (error instanceof Error && /^(expected a rejection|timed out)/.test(error.message)) throw error;
-    return error;
-  }
 }
 
 function asBytes(value: unknown): Buffer {

@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
-import { waitFor, withTimeout } from '../helpers/wait.js';
+import { waitFor } from '../helpers/wait.js';
+import { expectError, within } from '../helpers/promises.js';
 
 /**
  * Meta API end to end (issue 6; wamp-spec §10): every wamp.session.* procedure, the on_join /
@@ -46,26 +47,6 @@ function realmConfig(): Record<string, unknown> {
     },
   };
 }
-
-/** Rejection value of a promise that must reject (fails the test if it resolves or hangs). */
-async function rejection(promise: unknown, ms = 3000, what = 'rejection'): Promise<any> {
-  expect(typeof (promise as { then?: unknown } | undefined)?.then, `${what}: a promise`).to.equal('function');
-  try {
-    const value = await withTimeout(Promise.resolve(promise), ms, what);
-    throw new Error(`expected a rejection (${what}), got ${JSON.stringify(value)}`);
-  } catch (error) {
-    if (error instanceof Error && /^(expected a rejection|timed out)/.test(error.message)) throw error;
-    return error;
-  }
-}
-
-async function expectError(promise: unknown, uri: string, what: string): Promise<any> {
-  const error = await rejection(promise, 3000, what);
-  expect(error?.error, `${what}: error URI (got ${String(error?.error ?? error)})`).to.equal(uri);
-  return error;
-}
-
-const within = <T>(promise: unknown, what: string, ms = 3000): Promise<T> => withTimeout(Promise.resolve(promise as Promise<T>), ms, what);
 
 interface MetaEvent {
   topic: string;
