@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { bind } from '../transport/listener.js';
 import { constantTimeEqual } from '../../auth/crypto.js';
 import type { OpsConfig } from '../config.js';
 import type { Logger } from '../log.js';
@@ -50,19 +50,12 @@ export class OpsServer {
     this.http.headersTimeout = 5_000;
   }
 
-  listen(): Promise<OpsAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.http.once('error', onError);
-      this.http.listen(this.config.port, this.config.host, () => {
-        this.http.off('error', onError);
-        const address = this.http.address() as AddressInfo;
-        this.boundPort = address.port;
-        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        this.logger.info('ops.listening', { url: `http://${host}:${address.port}`, token: this.config.token !== undefined });
-        resolve({ host: address.address, port: address.port, url: `http://${host}:${address.port}` });
-      });
-    });
+  async listen(): Promise<OpsAddress> {
+    const { address, urlHost } = await bind(this.http, this.config.port, this.config.host);
+    this.boundPort = address.port;
+    const url = `http://${urlHost}:${address.port}`;
+    this.logger.info('ops.listening', { url, token: this.config.token !== undefined });
+    return { host: address.address, port: address.port, url };
   }
 
   close(): Promise<void> {

@@ -1,6 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { HTTP_AUTHMETHOD, NonceStore, verifySignature } from '../../auth/http-signature.js';
 import type { Realm } from '../../realms/realm.js';
 import type { ListenerConfig } from '../config.js';
@@ -12,7 +11,7 @@ import { ErrorUri } from '../protocol/errors.js';
 import { randomId, SequentialIds } from '../protocol/ids.js';
 import { MessageType, type Call, type Dict, type RouterMessage } from '../protocol/messages.js';
 import { TokenBucket } from '../rate-limit.js';
-import type { Listener, ListeningAddress } from './listener.js';
+import { bind, clientAddress, originAllowed, type Listener, type ListeningAddress } from './listener.js';
 import { loadTlsOptions } from './tls.js';
 
 /**
@@ -155,18 +154,10 @@ export class HttpBridgeListener implements Listener {
     this.http.on('clientError', (_error, socket) => socket.destroy());
   }
 
-  listen(): Promise<ListeningAddress> {
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      this.http.once('error', onError);
-      this.http.listen(this.config.port, this.config.host, () => {
-        this.http.off('error', onError);
-        const address = this.http.address() as AddressInfo;
-        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        const scheme = this.config.tls ? 'https' : 'http';
-        resolve({ type: 'http', host: address.address, port: address.port, path: '', url: `${scheme}://${host}:${address.port}` });
-      });
-    });
+  async listen(): Promise<ListeningAddress> {
+    const { address, urlHost } = await bind(this.http, this.config.port, this.config.host);
+    const scheme = this.config.tls ? 'https' : 'http';
+    return { type: 'http', host: address.address, port: address.port, path: '', url: `${scheme}://${urlHost}:${address.port}` };
   }
 
   stopAccepting(): Promise<void> {
@@ -185,12 +176,12 @@ export class HttpBridgeListener implements Listener {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = ROUTES[url.pathname];
     if (method === undefined) return respond(res, 404);
-    if (!this.originAllowed(req)) {
+    if (!originAllowed(req, this.config)) {
       this.logger.limited('listener.origin_refused', { origin: req.headers.origin, peer: req.socket.remoteAddress });
       return respond(res, 403);
     }
     if (req.method !== method) return respond(res, 405, undefined, { allow: method });
-    if (!this.host.admit(this.remoteAddress(req))) return respond(res, 503);
+    if (!this.host.admit(clientAddress(req, this.config.trustProxy))) return respond(res, 503);
     if (url.pathname === '/auth/challenge') return this.challenge(url, res);
 
     const keyId = header(req, 'x-switchyard-key');
@@ -208,7 +199,7 @@ export class HttpBridgeListener implements Listener {
     // Always verify (with a throwaway secret for an unknown key), so timing says nothing.
     const verified = verifySignature(key?.secret, req.method!, url.pathname, nonce, body, signature);
     if (!fresh || !verified || !key || !realm || !request) {
-      this.logger.limited('http.refused', { key: keyId, peer: this.remoteAddress(req) });
+      this.logger.limited('http.refused', { key: keyId, peer: clientAddress(req, this.config.trustProxy) });
       return respond(res, 401);
     }
     const wait = this.bucket(`${realm.name}\u0000${keyId}`).take(1);
@@ -282,25 +273,7 @@ export class HttpBridgeListener implements Listener {
   }
 
   /** As on the WebSocket listener: the last X-Forwarded-For address behind a trusted proxy. */
-  private remoteAddress(req: IncomingMessage): string {
-    const direct = req.socket.remoteAddress ?? 'unknown';
-    if (!this.config.trustProxy) return direct;
-    const forwarded = req.headers['x-forwarded-for'];
-    const list = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    return list[list.length - 1] ?? direct;
-  }
 
-  /** The WebSocket listener's Origin rule: same host or allowlisted; none unless `requireOrigin`. */
-  private originAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (origin === undefined) return !this.config.requireOrigin;
-    if (this.config.allowedOrigins.includes('*') || this.config.allowedOrigins.includes(origin)) return true;
-    try {
-      return new URL(origin).host === req.headers.host;
-    } catch {
-      return false;
-    }
-  }
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import type { ListenerConfig } from '../config.js';
 import type { Transport, TransportSink } from './transport.js';
@@ -40,4 +41,29 @@ export function bind(server: Server, port: number, host: string): Promise<{ addr
       resolve({ address, urlHost: address.family === 'IPv6' ? `[${address.address}]` : address.address });
     });
   });
+}
+
+/**
+ * Browsers always send Origin; a page on a foreign origin must not ride the user's cookies into
+ * the router (CSWSH). Same-origin and allowlisted origins pass; no Origin means a non-browser
+ * client, accepted unless `requireOrigin`.
+ */
+export function originAllowed(req: IncomingMessage, rules: { allowedOrigins: string[]; requireOrigin: boolean }): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return !rules.requireOrigin;
+  if (rules.allowedOrigins.includes('*') || rules.allowedOrigins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** The client's address; behind a trusted reverse proxy, the last one it appended to X-Forwarded-For. */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const direct = req.socket.remoteAddress ?? 'unknown';
+  if (!trustProxy) return direct;
+  const forwarded = req.headers['x-forwarded-for'];
+  const list = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  return list[list.length - 1] ?? direct;
 }

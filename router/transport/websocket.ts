@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { chooseSubprotocol } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
-import { bind, type ConnectionHandler, type Listener, type ListeningAddress } from './listener.js';
+import { bind, clientAddress, originAllowed, type ConnectionHandler, type Listener, type ListeningAddress } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
 import { loadTlsOptions } from './tls.js';
 import { batchWrites } from './write-batch.js';
@@ -145,14 +145,14 @@ export class WebSocketUpgrader {
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!this.matches(req)) return refuse(socket, 404, 'Not Found');
-    if (!this.originAllowed(req)) {
+    if (!originAllowed(req, this.config)) {
       this.logger.limited('listener.origin_refused', { origin: req.headers.origin, peer: req.socket.remoteAddress });
       return refuse(socket, 403, 'Forbidden');
     }
     const offered = parseProtocols(req.headers['sec-websocket-protocol']);
     const serializer = chooseSubprotocol(offered, this.config.serializers);
     if (!serializer) return refuse(socket, 400, 'Bad Request', 'no supported WAMP subprotocol offered');
-    const remoteAddress = this.remoteAddress(req);
+    const remoteAddress = clientAddress(req, this.config.trustProxy);
     if (!this.handler.admit(remoteAddress)) {
       this.logger.limited('listener.connection_refused', { peer: remoteAddress, reason: 'connection limit' });
       return refuse(socket, 503, 'Service Unavailable', 'connection limit reached');
@@ -160,14 +160,6 @@ export class WebSocketUpgrader {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req, serializer, remoteAddress));
   }
 
-  /** Behind a trusted reverse proxy, the client is the last address the proxy appended. */
-  private remoteAddress(req: IncomingMessage): string {
-    const direct = req.socket.remoteAddress ?? 'unknown';
-    if (!this.config.trustProxy) return direct;
-    const forwarded = req.headers['x-forwarded-for'];
-    const list = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    return list[list.length - 1] ?? direct;
-  }
 
   private connected(ws: WebSocket, req: IncomingMessage, serializer: Serializer, remoteAddress: string): void {
     const port = this.config.trustProxy ? 0 : req.socket.remotePort;
@@ -188,21 +180,6 @@ export class WebSocketUpgrader {
     });
   }
 
-  /**
-   * Browsers always send Origin; a page on a foreign origin must not ride the user's cookies into
-   * the router (CSWSH). Same-origin and allowlisted origins pass; no Origin means a non-browser
-   * client, accepted unless `requireOrigin`.
-   */
-  private originAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (origin === undefined) return !this.config.requireOrigin;
-    if (this.config.allowedOrigins.includes('*') || this.config.allowedOrigins.includes(origin)) return true;
-    try {
-      return new URL(origin).host === req.headers.host;
-    } catch {
-      return false;
-    }
-  }
 }
 
 
