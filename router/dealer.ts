@@ -2,12 +2,13 @@ import { UriIndex } from './matching/uri-index.js';
 import type { Limits } from './limits.js';
 import { all, then, type MaybePromise } from './maybe-async.js';
 import { ErrorUri, WampError } from './protocol/errors.js';
-import { randomId, routerScopeId, SequentialIds } from './protocol/ids.js';
+import { routerScopeId } from './protocol/ids.js';
 import {
-  MessageType, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type RouterMessage, type Unregister,
+  MessageType, type Call, type Cancel, type Dict, type ErrorMessage, type Register, type Unregister,
   type Yield,
 } from './protocol/messages.js';
 import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
+import { InternalCaller } from './internal-caller.js';
 import type { RoutedPeer } from './peer.js';
 import type { Authorizer } from '../realms/authorizer.js';
 import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
@@ -70,40 +71,6 @@ export interface CallResult {
 /** A router-provided procedure; throw a WampError to answer with a WAMP error. */
 export type InternalProcedure = (caller: RoutedPeer, args: unknown[], kwargs: Dict) => CallResult | void | Promise<CallResult | void>;
 
-/** The router as the caller of `callInternal`: turns the dealer's answer into a settled promise. */
-class InternalCaller implements RoutedPeer {
-  readonly id = randomId();
-  readonly authid = 'switchyard';
-  readonly authrole = 'switchyard';
-  readonly invocationIds = new SequentialIds();
-
-  constructor(private readonly resolve: (result: CallResult) => void, private readonly reject: (error: WampError) => void) {}
-
-  send(message: RouterMessage): void {
-    if (message.type === MessageType.RESULT && message.details.progress !== true) {
-      this.resolve({ args: message.args, kwargs: message.kwargs });
-    } else if (message.type === MessageType.ERROR) {
-      this.reject(new WampError(message.error, String(message.args?.[0] ?? message.error), message.args, message.kwargs));
-    }
-  }
-
-  sendError(_type: number, _request: number, error: string, message?: string, args?: unknown[], kwargs?: Dict): void {
-    this.reject(new WampError(error, message ?? error, args, kwargs));
-  }
-
-  hasFeature(): boolean {
-    return false;
-  }
-
-  isActive(): boolean {
-    return true;
-  }
-
-  violation(message: string): void {
-    this.reject(new WampError(ErrorUri.protocolViolation, message));
-  }
-}
-
 /** Hooks for the meta API. */
 export interface DealerObserver {
   registrationCreated?(session: RoutedPeer, registration: Registration): void;
@@ -129,6 +96,11 @@ export class Dealer {
 
   get registrationCount(): number {
     return this.byId.size;
+  }
+
+  /** Peers the dealer keeps per-peer state for (callers, callees); a leak check for tests. */
+  get trackedPeerCount(): number {
+    return new Set([...this.callsByCaller.keys(), ...this.invocationsByCallee.keys(), ...this.calleesBySession.keys()]).size;
   }
 
   get pendingCallCount(): number {
@@ -257,7 +229,11 @@ export class Dealer {
    */
   callInternal(procedure: string, args: unknown[], kwargs: Dict, timeoutMs: number): Promise<CallResult> {
     return new Promise((resolve, reject) => {
-      const caller = new InternalCaller(resolve, reject);
+      const caller: InternalCaller = new InternalCaller(
+        // Once answered, the one-shot caller leaves no per-caller entry behind in the dealer.
+        (result) => { this.detach(caller); resolve(result); },
+        (error) => { this.detach(caller); reject(error); },
+      );
       const message: Call = { type: MessageType.CALL, request: caller.invocationIds.next(), options: { timeout: timeoutMs }, procedure, args, kwargs };
       then(this.candidates(procedure), (registrations) => this.route(caller, message, false, registrations));
     });

@@ -1,0 +1,40 @@
+import { ErrorUri, WampError } from './protocol/errors.js';
+import { randomId, SequentialIds } from './protocol/ids.js';
+import { MessageType, type Dict, type RouterMessage } from './protocol/messages.js';
+import type { CallResult } from './dealer.js';
+import type { RoutedPeer } from './peer.js';
+
+/** The router as the caller of `callInternal`: turns the dealer's answer into a settled promise. */
+export class InternalCaller implements RoutedPeer {
+  readonly id = randomId();
+  readonly authid = 'switchyard';
+  readonly authrole = 'switchyard';
+  readonly invocationIds = new SequentialIds();
+
+  constructor(private readonly resolve: (result: CallResult) => void, private readonly reject: (error: WampError) => void) {}
+
+  send(message: RouterMessage): void {
+    if (message.type === MessageType.RESULT && message.details.progress !== true) {
+      this.resolve({ args: message.args, kwargs: message.kwargs });
+    } else if (message.type === MessageType.ERROR) {
+      this.reject(new WampError(message.error, String(message.args?.[0] ?? message.error), message.args, message.kwargs));
+    }
+  }
+
+  sendError(_type: number, _request: number, error: string, message?: string, args?: unknown[], kwargs?: Dict): void {
+    this.reject(new WampError(error, message ?? error, args, kwargs));
+  }
+
+  hasFeature(): boolean {
+    return false;
+  }
+
+  isActive(): boolean {
+    return true;
+  }
+
+  violation(message: string): void {
+    this.reject(new WampError(ErrorUri.protocolViolation, message));
+  }
+}
+
