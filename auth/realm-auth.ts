@@ -126,6 +126,7 @@ export class RealmAuth {
       fakeSaltKey: createHash('sha256').update(JSON.stringify(this.config)).digest(),
       fakeRole: users[0]?.role ?? this.config.wampcra?.issue?.roles[0] ?? 'user',
       fakeSalted: users.length === 0 || users.some((u) => u.salted !== undefined),
+      fakeProvider: users.length > 0 ? 'static' : this.config.wampcra?.issue ? 'issued' : dynamic ? 'dynamic' : 'static',
     });
   }
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ErrorUri } from '../router/protocol/errors.js';
 import { deny, welcome, type Authenticator, type Deny, type HelloContext, type HelloOutcome, type Welcome } from './authenticator.js';
-import type { CraUser, SaltParams } from './credentials.js';
+import type { CraUser, CredentialSource, SaltParams } from './credentials.js';
 import { constantTimeEqual, DEFAULT_ITERATIONS, DEFAULT_KEYLEN, fingerprint, newNonce, newSecret, signChallenge } from './crypto.js';
 import { LoginGuard } from './guard.js';
 
@@ -24,6 +24,8 @@ export interface WampCraOptions {
   fakeRole: string;
   /** Whether unknown authids get salt parameters (true unless every configured user is plain). */
   fakeSalted: boolean;
+  /** authprovider shown to unknown authids: the realm's main source of WAMP-CRA users. */
+  fakeProvider: CredentialSource;
   now?: () => number;
 }
 
@@ -50,7 +52,7 @@ export class WampCraAuthenticator implements Authenticator {
       authid,
       authrole: first?.role ?? this.options.fakeRole,
       authmethod: 'wampcra',
-      authprovider: first?.source ?? 'static',
+      authprovider: first?.source ?? this.options.fakeProvider,
       nonce: newNonce(),
       timestamp: new Date(this.now()).toISOString(),
       session: context.sessionId,

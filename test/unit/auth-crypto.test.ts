@@ -122,6 +122,7 @@ describe('auth crypto: WampCraAuthenticator verifies the right way only', functi
       fakeSaltKey: Buffer.alloc(32, 7),
       fakeRole: 'user',
       fakeSalted: true,
+      fakeProvider: 'static',
     });
   }
 
