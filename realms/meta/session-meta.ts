@@ -34,6 +34,8 @@ export function sessionDetails(session: Session): Dict {
 
 export class SessionMeta {
   private readonly testaments = new Map<Session, Testament[]>();
+  /** Sessions ended by kill_all: they leave without testaments or on_leave. */
+  private readonly silenced = new Set<Session>();
 
   constructor(private readonly realm: Realm, dealer: Dealer) {
     const provide = (name: string, handler: (caller: Session, args: unknown[], kwargs: Dict) => unknown) =>
@@ -54,7 +56,8 @@ export class SessionMeta {
       this.kill(this.others(caller, (s) => s.authid === requireString(args[0], 'authid')), kwargs));
     provide('kill_by_authrole', (caller, args, kwargs) =>
       this.kill(this.others(caller, (s) => s.authrole === requireString(args[0], 'authrole')), kwargs).length);
-    provide('kill_all', (caller, _args, kwargs) => this.kill(this.others(caller, () => true), kwargs).length);
+    // kill_all clears the realm without a storm of meta and testament events (wamp-spec §10.1).
+    provide('kill_all', (caller, _args, kwargs) => this.kill(this.others(caller, () => true), kwargs, true).length);
     provide('add_testament', (caller, args, kwargs) => this.addTestament(caller, args, kwargs));
     provide('flush_testaments', (caller, args, kwargs) => this.flushTestaments(caller, kwargs.scope ?? args[0]));
   }
@@ -67,6 +70,7 @@ export class SessionMeta {
   left(session: Session): void {
     const testaments = this.testaments.get(session) ?? [];
     this.testaments.delete(session);
+    if (this.silenced.delete(session)) return;
     for (const scope of ['detached', 'destroyed'] as const) {
       for (const t of testaments.filter((x) => x.scope === scope)) {
         const filter = parseReceiverFilter(t.options) ?? (() => true);
@@ -96,12 +100,15 @@ export class SessionMeta {
   }
 
   /** GOODBYE with `reason` (default `wamp.close.killed`) and an optional message. */
-  private kill(targets: Session[], kwargs: Dict): number[] {
+  private kill(targets: Session[], kwargs: Dict, silently = false): number[] {
     const reason = kwargs.reason ?? CloseUri.killed;
     if (!isValidUri(reason)) throw new WampError(ErrorUri.invalidUri, 'invalid reason URI');
     const message = typeof kwargs.message === 'string' ? kwargs.message : undefined;
     const ids = targets.map((s) => s.id);
-    for (const target of targets) target.goodbye(reason, message);
+    for (const target of targets) {
+      if (silently) this.silenced.add(target);
+      target.goodbye(reason, message);
+    }
     return ids;
   }
 

@@ -217,6 +217,24 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       expect(await call(caller, 'wamp.session.kill_all')).to.equal(0);
     });
 
+    it('wamp.session.kill_all publishes no on_leave and no testaments for its victims (wamp-spec §10.1)', async function () {
+      const caller = await connect();
+      const seen = recorder();
+      await within(caller.session.subscribe('wamp.session.on_leave', seen.handler), 'subscribe on_leave');
+      await within(caller.session.subscribe('com.meta.testament', seen.handler), 'subscribe testament topic');
+      const victim = await connect();
+      await within(victim.session.call('wamp.session.add_testament', ['com.meta.testament', ['gone'], {}]), 'add testament');
+      expect(await call(caller, 'wamp.session.kill_all')).to.equal(1);
+      await within(victim.closed, 'victim closed');
+      // Marker: an ordinary leave afterwards is reported; nothing for the kill_all victim came first.
+      const leaver = await connect();
+      const leaverId = leaver.session.id;
+      await leaver.close();
+      await waitFor(() => seen.events.length >= 1, { what: 'the marker on_leave' });
+      expect(seen.events).to.have.length(1);
+      expect((seen.events[0] as { args: unknown[] }).args[0]).to.equal(leaverId);
+    });
+
     // ----- registration meta API -----
 
     it('wamp.registration events: on_create before on_register, on_unregister before on_delete, with their payloads', async function () {
