@@ -2,9 +2,10 @@
 import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
 import autobahn from 'autobahn';
 import { expect } from 'chai';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { validateConfig, type RealmConfig } from '../../router/config.js';
 import type { SerializerName } from '../../router/serializer/serializer.js';
+import { PYTHON, probe } from '../helpers/python.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
@@ -824,8 +825,6 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 // Autobahn|Python callee (announces call_canceling) receiving INTERRUPT
 // ---------------------------------------------------------------------------------------------
 
-const PYTHON = '/usr/bin/python3';
-
 /**
  * The Python callee, run with `python3 -c`: registers com.adv.py.slow (sleeps 30 s unless
  * interrupted) and com.adv.py.stop (leave). Prints a JSON line per event ("ready", "invoked",
@@ -924,7 +923,7 @@ describe('call canceling with an Autobahn|Python callee (announces call_cancelin
   const c = clientsFor(() => tr.url);
 
   before(async function () {
-    const ok = await new Promise<boolean>((resolve) => execFile(PYTHON, ['-c', 'import autobahn'], (error) => resolve(!error)));
+    const { ok } = await probe('import autobahn');
     if (!ok) {
       console.log(`      skipping: ${PYTHON} cannot import autobahn (apt-get install -y python3-autobahn)`);
       this.skip();

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import nacl from 'tweetnacl';
 import { deriveKey } from '../../auth/crypto.js';
 import type { SerializerName } from '../../router/serializer/serializer.js';
+import { probe, runPythonScript, type PyRun } from '../helpers/python.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
 
 /**
@@ -15,7 +16,6 @@ import { startRouter, type TestRouter } from '../helpers/router.js';
  * the environment, and it prints one JSON line with the WELCOME details.
  */
 
-const PYTHON = '/usr/bin/python3';
 /** This file runs from dist/test/interop/; the .py is not compiled, so resolve it from the repo root. */
 const SCRIPT = fileURLToPath(new URL('../../../test/interop/python_auth_client.py', import.meta.url));
 const KILL_AFTER_MS = 20_000;
@@ -43,23 +43,6 @@ const REALM = {
     cryptosign: { users: { carol: { pubkeys: [CAROL_PUB], role: 'ops' } } },
   },
 };
-
-interface PyRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  result: Record<string, any>;
-}
-
-function probe(code: string): Promise<{ ok: boolean; why: string }> {
-  return new Promise((resolve) => {
-    execFile(PYTHON, ['-c', code], { timeout: 10_000 }, (error, _stdout, stderr) => {
-      if (!error) return resolve({ ok: true, why: '' });
-      resolve({ ok: false, why: `${PYTHON} -c '${code}' failed: ${(stderr || error.message).trim().split('\n').pop()}` });
-    });
-  });
-}
 
 describe('auth interop with Autobahn|Python', function () {
   this.timeout(KILL_AFTER_MS + 10_000);
@@ -95,28 +78,7 @@ describe('auth interop with Autobahn|Python', function () {
 
   /** Run the Python client; it is SIGKILLed after KILL_AFTER_MS so a hang fails the test. */
   function runPython(auth: Record<string, string>, serializer: SerializerName = 'json'): Promise<PyRun> {
-    const child = spawn(PYTHON, [SCRIPT, tr.url, 'realm1', serializer], {
-      timeout: KILL_AFTER_MS, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SWITCHYARD_PY_AUTH: JSON.stringify(auth) },
-    });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-        let result: Record<string, any> = {};
-        try {
-          result = line ? JSON.parse(line) : {};
-        } catch {
-          result = { ok: false, error: `unparseable output: ${line}` };
-        }
-        resolve({ code, signal, stdout, stderr, result });
-      });
-    });
+    return runPythonScript([SCRIPT, tr.url, 'realm1', serializer], children, KILL_AFTER_MS, { ...process.env, SWITCHYARD_PY_AUTH: JSON.stringify(auth) });
   }
 
   function context(run: PyRun): string {

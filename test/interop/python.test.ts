@@ -2,10 +2,11 @@
 import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
 import autobahn from 'autobahn';
 import { expect } from 'chai';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SerializerName } from '../../router/serializer/serializer.js';
+import { probe, runPythonScript, type PyRun } from '../helpers/python.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -16,7 +17,6 @@ import { waitFor, withTimeout } from '../helpers/wait.js';
  * block, python3-cbor2 for the cbor block.
  */
 
-const PYTHON = '/usr/bin/python3';
 /** This file runs from dist/test/interop/; the .py is not compiled, so resolve it from the repo root. */
 const SCRIPT = fileURLToPath(new URL('../../../test/interop/python_client.py', import.meta.url));
 const KILL_AFTER_MS = 20_000;
@@ -39,24 +39,6 @@ const PY_SERIALIZER_PACKAGE: Record<SerializerName, string> = { json: 'python3-a
  * run also crosses serializers, binary included (python json ↔ js msgpack, msgpack ↔ cbor, cbor ↔ json).
  */
 const JS_PEER: Record<SerializerName, SerializerName> = { json: 'msgpack', msgpack: 'cbor', cbor: 'json' };
-
-interface PyRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** The last JSON line on stdout. */
-  result: Record<string, any>;
-}
-
-function probe(code: string): Promise<{ ok: boolean; why: string }> {
-  return new Promise((resolve) => {
-    execFile(PYTHON, ['-c', code], { timeout: 10_000 }, (error, _stdout, stderr) => {
-      if (!error) return resolve({ ok: true, why: '' });
-      resolve({ ok: false, why: `${PYTHON} -c '${code}' failed: ${(stderr || error.message).trim().split('\n').pop()}` });
-    });
-  });
-}
 
 /**
  * Bytes as an autobahn-js peer on `ser` sees them: a Uint8Array on msgpack/cbor; on JSON the
@@ -116,27 +98,7 @@ describe('interop with Autobahn|Python', function () {
 
   /** Start the Python client; it is SIGKILLed after KILL_AFTER_MS so a hang fails the test. */
   function runPython(scenario: string, serializer: SerializerName): Promise<PyRun> {
-    const child = spawn(PYTHON, [SCRIPT, tr.url, 'realm1', scenario, serializer], {
-      timeout: KILL_AFTER_MS, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-        let result: Record<string, any> = {};
-        try {
-          result = line ? JSON.parse(line) : {};
-        } catch {
-          result = { ok: false, error: `unparseable output: ${line}` };
-        }
-        resolve({ code, signal, stdout, stderr, result });
-      });
-    });
+    return runPythonScript([SCRIPT, tr.url, 'realm1', scenario, serializer], children, KILL_AFTER_MS);
   }
 
   /** The run must have succeeded; on failure the message carries the script's own output. */
