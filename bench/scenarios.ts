@@ -63,6 +63,28 @@ function routerNodeArgs(ctx: Context, label: string): string[] {
   return args;
 }
 
+/** A numeric figure, or undefined when the run did not produce it. */
+function num(f: Figures | undefined, k: string): number | undefined {
+  return typeof f?.[k] === 'number' ? (f[k] as number) : undefined;
+}
+
+/**
+ * Run one scenario against Switchyard (collecting its profiles, if any) and then against
+ * fox-wamp, unless fox-wamp is unavailable or cannot do this scenario (`foxSkip`).
+ */
+async function againstBoth(ctx: Context, report: ScenarioReport, label: string, once: (kind: TargetKind) => Promise<Figures>, foxSkip?: string): Promise<void> {
+  const since = Date.now();
+  log(`  switchyard ${label}`);
+  report.switchyard = await once('switchyard');
+  report.profiles = newProfiles(since);
+  const skip = ctx.foxUnavailable ?? foxSkip;
+  if (skip) report.foxSkipped = skip;
+  else {
+    log(`  fox-wamp ${label}`);
+    report.fox = await once('fox-wamp');
+  }
+}
+
 /** Profiles written since `since` (ms epoch) in the profile directory. */
 function newProfiles(since: number): string[] {
   if (!existsSync(PROFILE_DIR)) return [];
@@ -163,18 +185,9 @@ async function rpc(ctx: Context, format: WireFormat): Promise<ScenarioReport> {
     setup: `${callers} callers x ${window} calls in flight, 1 callee, ${format}, small payload`,
     baseline: await relayBaseline(ctx), metrics: [], notes: [], profiles: [],
   };
-  const since = Date.now();
-  log(`  switchyard rpc ${format}`);
-  report.switchyard = await rpcOnce(ctx, 'switchyard', format, seconds);
-  report.profiles = newProfiles(since);
-  if (ctx.foxUnavailable) report.foxSkipped = ctx.foxUnavailable;
-  else if (format !== 'json') report.foxSkipped = 'fox-wamp serves wamp.2.json only';
-  else {
-    log(`  fox-wamp rpc ${format}`);
-    report.fox = await rpcOnce(ctx, 'fox-wamp', format, seconds);
-  }
+  await againstBoth(ctx, report, `rpc ${format}`, (kind) => rpcOnce(ctx, kind, format, seconds),
+    format !== 'json' ? 'fox-wamp serves wamp.2.json only' : undefined);
   const b = report.baseline;
-  const num = (f: Figures | undefined, k: string) => (typeof f?.[k] === 'number' ? (f[k] as number) : undefined);
   report.metrics = [
     { name: 'calls/s', kind: 'rate', switchyard: num(report.switchyard, 'callsPerSecond'), fox: num(report.fox, 'callsPerSecond'), baseline: num(b.relay, 'callsPerSecond'), baselineCorked: num(b.relayCorked, 'callsPerSecond') },
     { name: 'p50 ms', kind: 'latency', switchyard: num(report.switchyard, 'p50Ms'), fox: num(report.fox, 'p50Ms') },
@@ -245,16 +258,7 @@ async function pubsub(ctx: Context): Promise<ScenarioReport> {
     setup: `1 publisher (${ctx.options.window} acknowledged PUBLISHes in flight), ${PUBSUB_SUBSCRIBERS} subscribers in 2 processes, json`,
     baseline: await relayBaseline(ctx), metrics: [], notes: [], profiles: [],
   };
-  const since = Date.now();
-  log('  switchyard pubsub');
-  report.switchyard = await pubsubOnce(ctx, 'switchyard');
-  report.profiles = newProfiles(since);
-  if (ctx.foxUnavailable) report.foxSkipped = ctx.foxUnavailable;
-  else {
-    log('  fox-wamp pubsub');
-    report.fox = await pubsubOnce(ctx, 'fox-wamp');
-  }
-  const num = (f: Figures | undefined, k: string) => (typeof f?.[k] === 'number' ? (f[k] as number) : undefined);
+  await againstBoth(ctx, report, 'pubsub', (kind) => pubsubOnce(ctx, kind));
   const b = report.baseline;
   report.metrics = [
     { name: 'events delivered/s', kind: 'rate', switchyard: num(report.switchyard, 'eventsPerSecond'), fox: num(report.fox, 'eventsPerSecond'), baseline: num(b.relay, 'callsPerSecond'), baselineCorked: num(b.relayCorked, 'callsPerSecond') },
@@ -313,16 +317,7 @@ async function fanout(ctx: Context): Promise<ScenarioReport> {
     setup: `${n} subscribers in ${Math.min(4, n)} processes, 1 publisher at ${fanoutRate} events/s, latency publisher send -> subscriber receive`,
     baseline: await relayBaseline(ctx), metrics: [], notes: [], profiles: [],
   };
-  const since = Date.now();
-  log('  switchyard fanout');
-  report.switchyard = await fanoutOnce(ctx, 'switchyard');
-  report.profiles = newProfiles(since);
-  if (ctx.foxUnavailable) report.foxSkipped = ctx.foxUnavailable;
-  else {
-    log('  fox-wamp fanout');
-    report.fox = await fanoutOnce(ctx, 'fox-wamp');
-  }
-  const num = (f: Figures | undefined, k: string) => (typeof f?.[k] === 'number' ? (f[k] as number) : undefined);
+  await againstBoth(ctx, report, 'fanout', (kind) => fanoutOnce(ctx, kind));
   report.metrics = [
     { name: 'events delivered/s', kind: 'rate', switchyard: num(report.switchyard, 'eventsPerSecond'), fox: num(report.fox, 'eventsPerSecond') },
     { name: 'p50 ms', kind: 'latency', switchyard: num(report.switchyard, 'p50Ms'), fox: num(report.fox, 'p50Ms') },
@@ -409,7 +404,6 @@ async function sessions(ctx: Context): Promise<ScenarioReport> {
     log('  fox-wamp sessions');
     report.fox = await sessionsOnce(ctx, 'fox-wamp', wanted, report.notes);
   }
-  const num = (f: Figures | undefined, k: string) => (typeof f?.[k] === 'number' ? (f[k] as number) : undefined);
   report.metrics = [
     { name: 'sessions joined', kind: 'count', switchyard: num(report.switchyard, 'joined'), fox: num(report.fox, 'joined'), baseline: num(report.baseline.relay, 'joined') },
     { name: 'RSS bytes/session', kind: 'bytes', switchyard: num(report.switchyard, 'rssPerSessionBytes'), fox: num(report.fox, 'rssPerSessionBytes'), baseline: num(report.baseline.relay, 'rssPerSessionBytes') },
@@ -482,7 +476,6 @@ async function handshake(ctx: Context): Promise<ScenarioReport> {
     report.fox = prefixed({ anonymous: foxAnon, wampcra: foxCra });
     report.notes.push('fox-wamp WAMP-CRA: bench auth handler (wampcra_extra/wampcra_auth) with the same pre-derived key and one HMAC per login');
   }
-  const num = (f: Figures | undefined, k: string) => (typeof f?.[k] === 'number' ? (f[k] as number) : undefined);
   const b = report.baseline.relay;
   report.metrics = [
     { name: 'anonymous joins/s', kind: 'rate', switchyard: num(syAnon, 'joinsPerSecond'), fox: num(foxAnon, 'joinsPerSecond'), baseline: num(b, 'joinsPerSecond') },
