@@ -1,5 +1,5 @@
 /**
- * Switchyard as a library: `import { createRouter } from 'switchyard'`.
+ * Switchyard as a library: `import { createRouter } from 'switchyard-wamp'`.
  *
  * `createRouter(config, options)` validates `config` with the same schema as `router.config.json`
  * (defaults filled in, every problem reported as a ConfigError), then builds the router. Open its

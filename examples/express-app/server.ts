@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import {
   createRouter, deny, welcome, type AppAuthorizer, type Authenticator, type InProcessSession, type Logger, type Router,
-} from 'switchyard';
+} from 'switchyard-wamp';
 
 export interface AppOptions {
   port?: number;

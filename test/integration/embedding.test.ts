@@ -11,7 +11,7 @@ import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 /**
  * Issue 10, embedding: Switchyard as a library inside an Express app (examples/express-app):
  * HTTP and WAMP on one port, WAMP-CRA, in-process sessions both ways, code-level authenticator
- * and authorizer, and the package's own `import { createRouter } from 'switchyard'`.
+ * and authorizer, and the package's own `import { createRouter } from 'switchyard-wamp'`.
  */
 
 const cra = (autobahn as any).auth_cra;
@@ -115,7 +115,7 @@ describe('embedding: Express app with Switchyard attached (examples/express-app)
     expect(missing?.uri).to.equal('wamp.error.no_such_procedure');
 
     // An in-process callee's thrown WampError reaches the remote caller as a WAMP error.
-    const { WampError } = await import('switchyard');
+    const { WampError } = await import('switchyard-wamp');
     const reg = await app.backend.register('app.backend.fail', () => { throw new WampError('app.error.backend', 'backend says no', ['backend says no']); });
     const remoteError = await alice.session.call('app.backend.fail').then(() => undefined, (e: any) => e);
     expect(remoteError?.error).to.equal('app.error.backend');
@@ -184,7 +184,7 @@ describe('embedding: Express app with Switchyard attached (examples/express-app)
   });
 
   it("exposes createRouter through the package's own name", async () => {
-    const pkg = await import('switchyard');
+    const pkg = await import('switchyard-wamp');
     expect(pkg.createRouter).to.be.a('function');
     expect(pkg.welcome).to.be.a('function');
     expect(pkg.deny('wamp.error.not_authorized', 'no')).to.deep.equal({ outcome: 'deny', reason: 'wamp.error.not_authorized', message: 'no' });
@@ -201,7 +201,7 @@ describe('embedding: attach and close on a plain http server', function () {
   });
 
   it('close() detaches: the app keeps serving HTTP, WAMP sessions are closed and new upgrades are not served', async () => {
-    const { createRouter } = await import('switchyard');
+    const { createRouter } = await import('switchyard-wamp');
     server = createServer((_req, res) => { res.end('app'); });
     const router = createRouter({
       listeners: [],
