@@ -6,15 +6,20 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv } from 'ajv';
 import { LIMIT_SPECS, type Limits } from './limits.js';
 import { isValidUri, type MatchPolicy } from './protocol/uri.js';
+import { locate, parseConfigText } from './config-file.js';
+import { describeSchemaError, type ConfigProblem } from './config-problems.js';
 
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
 export interface ListenerConfig {
-  /** RawSocket listeners use host, port, serializers, tls, trustProxy (PROXY v1); the WebSocket-only keys are ignored. */
-  type: 'websocket' | 'rawsocket' | 'http';
+  /**
+   * RawSocket listeners use host, port, serializers, tls, trustProxy (PROXY v1); the WebSocket-only
+   * keys are ignored. `universal` serves WebSocket (on `path`), RawSocket and the HTTP bridge on one port.
+   */
+  type: 'websocket' | 'rawsocket' | 'http' | 'universal';
   host: string;
   port: number;
   path: string;
@@ -54,6 +59,14 @@ export interface RoleConfig {
   permissions: PermissionConfig[];
   /** Inbound rate for sessions of this role; overrides `limits.rate*` (0 = unlimited). */
   rate?: { messagesPerSecond?: number; burst?: number; bytesPerSecond?: number };
+  /** What the session meta API shows this role of other sessions beyond who they are (off by default). */
+  meta?: RoleMetaConfig;
+}
+
+/** `authextra`: sessions' authextra; `transport`: their transport details (type, protocol, peer address). A missing flag is false. */
+export interface RoleMetaConfig {
+  authextra?: boolean;
+  transport?: boolean;
 }
 
 export interface AnonymousAuthConfig {
@@ -169,10 +182,7 @@ export interface OpsConfig {
   status: boolean;
 }
 
-export interface ConfigProblem {
-  path: string;
-  message: string;
-}
+export type { ConfigProblem };
 
 export class ConfigError extends Error {
   readonly problems: ConfigProblem[];
@@ -216,8 +226,8 @@ const listenerSchema = object(
   {
     type: {
       type: 'string',
-      enum: ['websocket', 'rawsocket', 'http'],
-      description: 'rawsocket (wamp-spec §11.3, TCP or TLS) uses host, port, serializers, tls and trustProxy (a PROXY protocol v1 line instead of X-Forwarded-For); path, allowedOrigins, requireOrigin and compression apply to websocket only and are ignored for rawsocket; http (the signed-request bridge) uses host, port, tls, trustProxy, allowedOrigins and requireOrigin on its own port',
+      enum: ['websocket', 'rawsocket', 'http', 'universal'],
+      description: 'rawsocket (wamp-spec §11.3, TCP or TLS) uses host, port, serializers, tls and trustProxy (a PROXY protocol v1 line instead of X-Forwarded-For); path, allowedOrigins, requireOrigin and compression apply to websocket only and are ignored for rawsocket; http (the signed-request bridge) uses host, port, tls, trustProxy, allowedOrigins and requireOrigin; universal serves websocket (on path), rawsocket (connections starting with 0x7F) and the http bridge routes on one port, with every key but trustProxy',
     },
     host: { type: 'string', minLength: 1, maxLength: 255, pattern: '^\\S+$', default: '127.0.0.1' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
@@ -232,7 +242,7 @@ const listenerSchema = object(
     allowedOrigins: {
       type: 'array',
       // What browsers send in the Origin header: no path, not even a trailing slash.
-      items: { type: 'string', maxLength: 2048, pattern: '^[A-Za-z][A-Za-z0-9+.\\-]*://[^/\\s]+$' },
+      items: { type: 'string', maxLength: 2048, pattern: '^(\\*|[A-Za-z][A-Za-z0-9+.\\-]*://[^/\\s*]+)$' },
       uniqueItems: true,
       default: [],
     },
@@ -329,6 +339,7 @@ const realmSchema = object(
           burst: { type: 'integer', minimum: 1, maximum: 10_000_000 },
           bytesPerSecond: { type: 'integer', minimum: 0, maximum: 1024 * 1024 * 1024 },
         }),
+        meta: object(booleans(['authextra', 'transport'])),
       }, ['name']),
       default: [],
     },
@@ -347,7 +358,7 @@ const realmSchema = object(
   ['name'],
 );
 
-const routerSchema = object(
+export const routerSchema: object = object(
   {
     listeners: { type: 'array', items: listenerSchema, default: [{ type: 'websocket' }] },
     limits: limitsSchema,
@@ -368,29 +379,6 @@ const routerSchema = object(
 // verbose: errors carry the offending value, which the messages quote.
 const validateSchema = new Ajv({ allErrors: true, useDefaults: true, strict: true, verbose: true }).compile(routerSchema);
 
-function describe(error: ErrorObject): ConfigProblem {
-  const path = error.instancePath || '/';
-  const params = error.params as Record<string, unknown>;
-  switch (error.keyword) {
-    case 'additionalProperties':
-      return { path, message: `unknown key ${JSON.stringify(params.additionalProperty)}` };
-    case 'required':
-      return { path, message: `missing required key ${JSON.stringify(params.missingProperty)}` };
-    case 'enum': {
-      const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ');
-      return { path, message: `must be one of ${allowed} (got ${JSON.stringify(error.data)})` };
-    }
-    case 'minimum':
-    case 'maximum':
-    case 'pattern':
-    case 'minLength':
-    case 'maxLength':
-      return { path, message: `${error.message} (got ${JSON.stringify(error.data)})` };
-    default:
-      return { path, message: error.message ?? error.keyword };
-  }
-}
-
 /** What the schema cannot say: URIs per match policy, uniqueness, references between sections. */
 function semanticProblems(config: RouterConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -405,6 +393,9 @@ function semanticProblems(config: RouterConfig): ConfigProblem[] {
     // Port 0 asks the OS for a fresh port, so several of those never collide.
     if (listener.port !== 0) {
       firstSeen(listeners, `${listener.host}:${listener.port}`, `/listeners/${i}`, `listener ${listener.host}:${listener.port}`);
+    }
+    if (listener.type === 'universal' && listener.trustProxy) {
+      problems.push({ path: `/listeners/${i}/trustProxy`, message: 'a universal listener cannot trust a proxy (X-Forwarded-For for HTTP and a PROXY line for RawSocket cannot share one port); use separate websocket/http and rawsocket listeners behind a proxy' });
     }
   });
 
@@ -467,7 +458,7 @@ function validate(input: unknown, source: string): RouterConfig {
   } catch {
     throw new ConfigError(source, [{ path: '/', message: 'must be plain JSON data' }]);
   }
-  if (!validateSchema(data)) throw new ConfigError(source, (validateSchema.errors ?? []).map(describe));
+  if (!validateSchema(data)) throw new ConfigError(source, (validateSchema.errors ?? []).map(describeSchemaError));
   const config = data as RouterConfig;
   const problems = semanticProblems(config);
   if (problems.length > 0) throw new ConfigError(source, problems);
@@ -491,21 +482,21 @@ export function loadConfigFile(path: string): RouterConfig {
   } catch (err) {
     throw new ConfigError(source, [{ path: '/', message: `cannot read: ${(err as Error).message}` }]);
   }
-  let input: unknown;
+  const parsed = parseConfigText(text);
+  if (!parsed.ok) throw new ConfigError(source, parsed.errors.map((message) => ({ path: '/', message })));
   try {
-    input = JSON.parse(text);
+    return validate(parsed.data, source);
   } catch (err) {
-    const { message } = err as Error;
-    throw new ConfigError(source, [{ path: '/', message: `invalid JSON${position(text, message)}: ${message}` }]);
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(source, err.problems.map((problem) => withPosition(problem, text)));
   }
-  return validate(input, source);
 }
 
-/** " at line L column C" from V8's "... at position N" or "end of JSON input", else "". */
-function position(text: string, message: string): string {
-  const match = /position (\d+)/.exec(message);
-  const offset = match !== null ? Number(match[1]) : /end of JSON input/.test(message) ? text.length : undefined;
-  if (offset === undefined) return '';
-  const before = text.slice(0, offset).split('\n');
-  return ` at line ${before.length} column ${before[before.length - 1]!.length + 1}`;
+/** Adds "(line L column C)" of the offending value, or of its nearest existing parent. */
+function withPosition(problem: ConfigProblem, text: string): ConfigProblem {
+  for (let path = problem.path; ; path = path.slice(0, path.lastIndexOf('/'))) {
+    const at = locate(text, path === '' ? '/' : path);
+    if (at !== undefined) return { path: problem.path, message: `${problem.message} (line ${at.line} column ${at.column})` };
+    if (path === '' || path === '/') return problem;
+  }
 }
