@@ -31,6 +31,8 @@ export const ErrorUri = {
     'wamp.error.procedure_exists_with_different_invocation_policy',
   /** Callee has reached its per-registration `concurrency` (Crossbar extension name). */
   maxConcurrencyReached: 'crossbar.error.max_concurrency_reached',
+  /** The cluster link (NATS) could not carry the request ("router network failure", wamp-spec §4.2). */
+  networkFailure: 'wamp.error.network_failure',
   /** Session exceeded `limits.maxPendingCallsPerSession`. */
   tooManyPendingCalls: 'switchyard.error.too_many_pending_calls',
 } as const;

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { UriIndex } from '../../router/matching/uri-index.js';
 import type { MatchPolicy } from '../../router/protocol/uri.js';
+import { specMatches } from '../helpers/uri-oracle.js';
 
 // ---- naive oracle: linear scan implementing wamp-spec §7.2 / §8.3 literally ----
 
@@ -9,14 +10,6 @@ interface Entry {
   uri: string;
   match: MatchPolicy;
   value: string;
-}
-
-function oracleMatches(pattern: string, match: MatchPolicy, uri: string): boolean {
-  if (match === 'exact') return pattern === uri;
-  if (match === 'prefix') return uri.startsWith(pattern);
-  const p = pattern.split('.');
-  const u = uri.split('.');
-  return p.length === u.length && p.every((c, i) => c === '' || c === u[i]);
 }
 
 /** Lengths of the runs of literal components before each wildcard, plus the trailing run. */
@@ -50,7 +43,7 @@ function precedence(a: Entry, b: Entry): number {
 
 function oracleMatchAll(entries: Iterable<Entry>, uri: string): string[] {
   return [...entries]
-    .filter((e) => oracleMatches(e.uri, e.match, uri))
+    .filter((e) => specMatches(e.uri, e.match, uri))
     .sort(precedence)
     .map((e) => e.value);
 }
