@@ -1,10 +1,12 @@
 /**
- * Per-role URI permissions (style.md §1.8 lesson 5): rules indexed with the router's own URI
- * matcher, the single most specific rule decides, deny by default, decisions cached.
+ * Per-role URI permissions (style.md §1.8 lesson 5): the highest-ranked matching rules decide
+ * (realms/rule-precedence.ts), deny by default, decisions cached.
  */
 
 import type { MatchPolicy } from '../router/protocol/uri.js';
 import { UriIndex } from '../router/matching/uri-index.js';
+import { compareRanks, rankOf, type RuleRank } from './rule-precedence.js';
+import type { RuleShape } from './rule-precedence.js';
 
 export type Action = 'call' | 'register' | 'publish' | 'subscribe';
 
@@ -60,22 +62,37 @@ function discloseFlag(rule: PermissionRule, action: Action): boolean {
   return (action === 'call' || action === 'register' ? d.caller : d.publisher) === true;
 }
 
+/** Rules with one (uri, match), merged: the decision per action slot, and their common rank. */
+interface RuleGroup {
+  readonly rank: RuleRank;
+  readonly decisions: readonly Decision[];
+}
+
+/**
+ * Decisions of rules tied at the top rank, merged per action: allowed only if every one allows,
+ * disclosed if any (allowing) one discloses.
+ */
+function mergeTied(a: Decision, b: Decision): Decision {
+  if (!a.allow || !b.allow) return DENY;
+  return a.disclose || b.disclose ? ALLOW_DISCLOSE : ALLOW;
+}
+
 /**
  * The permissions of one role on one realm.
  *
- * Precedence: the single most specific matching rule decides, with the dealer's §8.3 order
- * (exact over prefix over wildcard; longer prefix first; wildcards compared run by run of literal
- * components). A less specific rule never overrides or adds to it, so a `wamp.` prefix rule with
- * an empty `allow` carves the meta API out of a `""` prefix allow-all. Rules with the identical
- * (uri, match) are merged: an action is allowed only if every one of them allows it (deny beats
- * allow), and disclosed if any of them discloses it.
+ * Precedence (README "Permissions", realms/rule-precedence.ts): an `exact` rule decides first;
+ * otherwise, among the matching `prefix` and `wildcard` rules, the one with more literal URI
+ * components wins, then the longer rule URI, and rules tied on both are merged: an action is
+ * allowed only if every one of them allows it (deny beats allow) and disclosed if any of them
+ * discloses it. So `app..private` (2 components) narrows `app.` (1), and a `wamp.` prefix with an
+ * empty `allow` carves the meta API out of a `""` prefix allow-all.
  *
  * Instances are immutable; when a role's rules change build a new instance (which also discards
  * the cache).
  */
 export class RolePermissions {
-  /** Per (uri, match): the decision for each action slot. */
-  private readonly index = new UriIndex<readonly Decision[]>();
+  /** Per (uri, match): the merged rules with that key. */
+  private readonly index = new UriIndex<RuleGroup>();
   /** One map per action slot so the key is the URI itself: no string concatenation per call. */
   private readonly cache: Map<string, Decision>[] = ACTIONS.map(() => new Map<string, Decision>());
   private readonly cacheSize: number;
@@ -107,7 +124,7 @@ export class RolePermissions {
     }
     for (const [uri, match, m] of merged.entries()) {
       const decisions = m.allow.map((allow, slot) => (!allow ? DENY : m.disclose[slot] ? ALLOW_DISCLOSE : ALLOW));
-      this.index.set(uri, match, decisions);
+      this.index.set(uri, match, { rank: rankOf({ uri, match }), decisions });
     }
   }
 
@@ -127,7 +144,7 @@ export class RolePermissions {
     const hit = cache.get(uri);
     if (hit !== undefined) return hit === NO_RULE ? undefined : hit;
 
-    const decision = this.index.bestMatch(uri)?.[slot] ?? NO_RULE;
+    const decision = this.decideUncached(uri, slot);
     if (this.cacheSize > 0) {
       // Clearing when full is crude but O(1) amortised and cannot be pinned by a hostile URI mix.
       if (this.cached >= this.cacheSize) this.clearCache();
@@ -135,6 +152,24 @@ export class RolePermissions {
       this.cached++;
     }
     return decision === NO_RULE ? undefined : decision;
+  }
+
+  /** The top-ranked matching groups, merged; NO_RULE when none matches. */
+  private decideUncached(uri: string, slot: number): Decision {
+    // matchAll lists an exact group first, and an exact rule decides alone.
+    const groups = this.index.matchAll(uri);
+    let best: RuleGroup | undefined;
+    let decision = NO_RULE;
+    for (const group of groups) {
+      const order = best === undefined ? 1 : compareRanks(group.rank, best.rank);
+      if (order > 0) {
+        best = group;
+        decision = group.decisions[slot]!;
+      } else if (order === 0) {
+        decision = mergeTied(decision, group.decisions[slot]!);
+      }
+    }
+    return decision;
   }
 
   /** Number of cached decisions (bounded by `cacheSize`). */
@@ -145,5 +180,26 @@ export class RolePermissions {
   clearCache(): void {
     for (const map of this.cache) map.clear();
     this.cached = 0;
+  }
+
+  /** Rule (uri, match) of each group, built on the first `explain`. */
+  private shapes: Map<RuleGroup, RuleShape> | undefined;
+
+  /**
+   * For the refusal log (realms/refusals.ts): the rule that decides `action` on `uri` (of the
+   * top-ranked matching rules, the first that denies it, since deny wins a tie; else the first),
+   * or undefined when no rule matches. Off the hot path: only refusals that get logged ask.
+   */
+  explain(uri: string, action: Action): RuleShape | undefined {
+    const slot = slotOf(action);
+    this.shapes ??= new Map([...this.index.entries()].map(([ruleUri, match, group]) => [group, { uri: ruleUri, match }]));
+    let top: RuleGroup[] = [];
+    for (const group of this.index.matchAll(uri)) {
+      const order = top.length === 0 ? 1 : compareRanks(group.rank, top[0]!.rank);
+      if (order > 0) top = [group];
+      else if (order === 0) top.push(group);
+    }
+    const decider = top.find((group) => group.decisions[slot]?.allow !== true) ?? top[0];
+    return decider && this.shapes.get(decider);
   }
 }

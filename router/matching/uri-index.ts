@@ -1,6 +1,7 @@
 /**
  * URI pattern index shared by the broker (every matching subscription), the dealer (the one best
- * registration) and role permissions (the most specific rule). Semantics: wamp-spec §7.2 and §8.3.
+ * registration, §8.3) and role permissions (every matching rule, ranked by realms/rule-precedence.ts,
+ * not by §8.3). Semantics: wamp-spec §7.2 and §8.3.
  */
 
 import type { MatchPolicy } from '../protocol/uri.js';

@@ -2,56 +2,12 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { RolePermissions, type Action, type Decision, type PermissionRule } from '../../realms/permissions.js';
 import type { MatchPolicy } from '../../router/protocol/uri.js';
+import { oracleDecide } from '../helpers/permission-oracle.js';
 
 const ACTIONS: Action[] = ['call', 'register', 'publish', 'subscribe'];
 
-// ---- naive oracle: linear scan, pick the most specific (uri, match), merge its duplicates ----
-
-function matches(rule: PermissionRule, uri: string): boolean {
-  if (rule.match === 'exact') return rule.uri === uri;
-  if (rule.match === 'prefix') return uri.startsWith(rule.uri);
-  const p = rule.uri.split('.');
-  const u = uri.split('.');
-  return p.length === u.length && p.every((c, i) => c === '' || c === u[i]);
-}
-
-function literalRuns(pattern: string): number[] {
-  const runs: number[] = [];
-  let run = 0;
-  for (const c of pattern.split('.')) {
-    if (c === '') {
-      runs.push(run);
-      run = 0;
-    } else run++;
-  }
-  runs.push(run);
-  return runs;
-}
-
-const RANK: Record<MatchPolicy, number> = { exact: 0, prefix: 1, wildcard: 2 };
-
-function moreSpecific(a: PermissionRule, b: PermissionRule): number {
-  if (a.match !== b.match) return RANK[a.match] - RANK[b.match];
-  if (a.match === 'prefix') return b.uri.length - a.uri.length;
-  if (a.match === 'wildcard') {
-    const ra = literalRuns(a.uri);
-    const rb = literalRuns(b.uri);
-    for (let i = 0; i < Math.min(ra.length, rb.length); i++) if (ra[i] !== rb[i]) return rb[i]! - ra[i]!;
-    return rb.length - ra.length;
-  }
-  return 0;
-}
-
-function oracleDecide(rules: PermissionRule[], uri: string, action: Action): Decision {
-  const matching = rules.filter((r) => matches(r, uri)).sort(moreSpecific);
-  const top = matching[0];
-  if (top === undefined) return { allow: false, disclose: false };
-  const same = rules.filter((r) => r.uri === top.uri && r.match === top.match);
-  const allow = same.every((r) => r.allow[action] === true);
-  const key = action === 'call' || action === 'register' ? 'caller' : 'publisher';
-  const disclose = same.some((r) => r.disclose?.[key] === true);
-  return { allow, disclose: allow && disclose };
-}
+// The oracle follows the README's precedence sentence (exact first, then more literal components,
+// then the longer uri, ties merged); it replaced one that encoded the old "prefix beats wildcard".
 
 const plain = (d: Decision): Decision => ({ allow: d.allow, disclose: d.disclose });
 
