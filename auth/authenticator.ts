@@ -34,7 +34,23 @@ export interface Identity {
 }
 
 export interface Welcome { outcome: 'welcome'; identity: Identity }
-export interface Deny { outcome: 'deny'; reason: string; message: string }
+/**
+ * Why a login was refused, as the router's log says it. The client never sees it: every refusal
+ * is the same ABORT, so a cause cannot be used to probe which user exists.
+ */
+export type LoginFailureCause =
+  | 'unknown_authid' | 'bad_signature' | 'bad_ticket' | 'throttled' | 'expired' | 'revoked' | 'banned'
+  | 'timeout' | 'replay' | 'dynamic_failed' | 'bad_hello' | 'no_such_role';
+
+export interface Deny {
+  outcome: 'deny';
+  reason: string;
+  message: string;
+  /** For the log line only; absent from authenticators that do not say (an embedder's). */
+  cause?: LoginFailureCause;
+  /** A server-side detail for the log (a dynamic authenticator's error), never a secret. */
+  detail?: string;
+}
 export interface ChallengeStep {
   outcome: 'challenge';
   authmethod: string;
@@ -53,6 +69,6 @@ export function welcome(identity: Identity): Welcome {
   return { outcome: 'welcome', identity };
 }
 
-export function deny(reason: string, message: string): Deny {
-  return { outcome: 'deny', reason, message };
+export function deny(reason: string, message: string, cause?: LoginFailureCause, detail?: string): Deny {
+  return { outcome: 'deny', reason, message, ...(cause ? { cause } : {}), ...(detail ? { detail } : {}) };
 }

@@ -19,6 +19,8 @@ export interface CredentialRef {
   expiresAt?: number;
   /** Digest of the key, ticket or public key used (see crypto.fingerprint). */
   fingerprint?: string;
+  /** When the credential was minted (a revocations `tick()`): a revoke of the authid kills it if later. */
+  mintedAt?: number;
 }
 
 export interface SaltParams {
@@ -37,6 +39,7 @@ export interface CraUser {
   credentialId?: string;
   expiresAt?: number;
   extra?: Dict;
+  mintedAt?: number;
 }
 
 export interface TicketUser {
@@ -44,6 +47,7 @@ export interface TicketUser {
   role: string;
   ticket: string;
   extra?: Dict;
+  mintedAt?: number;
 }
 
 export interface CryptosignUser {
@@ -51,4 +55,5 @@ export interface CryptosignUser {
   role: string;
   pubkeys: string[];
   extra?: Dict;
+  mintedAt?: number;
 }

@@ -5,8 +5,15 @@ import { createHmac, createPublicKey, pbkdf2Sync, randomBytes, timingSafeEqual, 
  * against the spec vectors, wamp-spec §6.2 and §6.4) exactly once.
  */
 
+/** The WAMP-CRA protocol default (clients use it when a CHALLENGE omits iterations); issued credentials use it. */
 export const DEFAULT_ITERATIONS = 1000;
 export const DEFAULT_KEYLEN = 32;
+/**
+ * `derive-key`'s default for human-chosen passwords: OWASP's figure for PBKDF2-HMAC-SHA256 (Password
+ * Storage Cheat Sheet, 2023). Issued credentials stay at DEFAULT_ITERATIONS: their secret is 32
+ * random bytes, which no iteration count makes harder to guess. Costs per client: README.
+ */
+export const PASSWORD_ITERATIONS = 600_000;
 
 /**
  * WAMP-CRA key derivation, as Autobahn|Python `derive_key` and autobahn-js `auth_cra.derive_key`:
@@ -45,6 +52,28 @@ export function fingerprint(secret: string): string {
 /** 48 random bytes as base64: a 64-character nonce, as Crossbar's `util.newid(64)`. */
 export function newNonce(): string {
   return randomBytes(48).toString('base64');
+}
+
+/** Bytes of a generated PBKDF2 salt (derive-key, issued credentials): 16, as base64url text of 22 characters. */
+export const SALT_BYTES = 16;
+export const SALT_LENGTH = Math.ceil((SALT_BYTES * 4) / 3);
+
+/** A fresh random salt: 16 bytes as base64url, the text WAMP-CRA clients use as the salt's UTF-8 bytes. */
+export function newSalt(): string {
+  return randomBytes(SALT_BYTES).toString('base64url');
+}
+
+/**
+ * A salt-shaped string (base64url, `length` characters) that is a keyed function of `label`:
+ * stable for one label, unpredictable without `key`. Issued credentials and the challenges of
+ * unknown authids take their salts from here, so both look like `newSalt()` output.
+ */
+export function keyedSalt(key: Buffer, label: string, length = SALT_LENGTH): string {
+  let text = '';
+  for (let block = 0; text.length < length; block++) {
+    text += createHmac('sha256', key).update(`salt\u0000${block}\u0000`).update(label, 'utf8').digest('base64url');
+  }
+  return text.slice(0, length);
 }
 
 /** A random secret for issued credentials: 32 bytes, URL-safe base64. */

@@ -1,12 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { CraUser } from './credentials.js';
-import { DEFAULT_ITERATIONS, DEFAULT_KEYLEN, deriveKey, newSecret } from './crypto.js';
+import { DEFAULT_ITERATIONS, DEFAULT_KEYLEN, deriveKey, newSalt, newSecret } from './crypto.js';
+import { tick } from './revocations.js';
 
 /**
  * Short-lived WAMP-CRA credentials minted at runtime (`switchyard.auth.issue`): a web app logs a
  * user in over HTTPS, asks the router for a per-login secret and hands it to the browser. Only the
  * PBKDF2 key is kept. All live credentials of one authid share that authid's salt, because a
- * CHALLENGE can carry only one; each has its own secret, so each verifies separately.
+ * CHALLENGE can carry only one; each has its own secret, so each verifies separately. The salt is
+ * the one the realm shows the authid while it has no credential (`saltFor`), so issuing one does
+ * not change what a CHALLENGE for that authid looks like.
  */
 
 export interface IssuedCredential {
@@ -25,31 +28,43 @@ interface Stored {
   role: string;
   key: string;
   expiresAt: number;
+  mintedAt: number;
 }
+
+/**
+ * Expired credentials are kept this long (they can no longer log in), so a login with one is
+ * logged as `expired` rather than as an unknown authid.
+ */
+const EXPIRED_KEPT_MS = 60_000;
+/** Every this many issues all authids are swept, so authids nobody logs in as again are forgotten too. */
+const FULL_SWEEP_EVERY = 256;
 
 export class IssuedCredentials {
   private readonly byAuthid = new Map<string, { salt: string; credentials: Map<string, Stored> }>();
+  private issuesSinceFullSweep = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly saltFor: (authid: string) => string = newSalt, private readonly now: () => number = Date.now) {}
 
   issue(authid: string, role: string, lifetimeMs: number): IssuedCredential {
-    this.sweep(authid);
+    const full = ++this.issuesSinceFullSweep >= FULL_SWEEP_EVERY;
+    if (full) this.issuesSinceFullSweep = 0;
+    this.sweep(full ? undefined : authid);
     let entry = this.byAuthid.get(authid);
-    if (!entry) this.byAuthid.set(authid, (entry = { salt: randomBytes(12).toString('base64url'), credentials: new Map() }));
+    if (!entry) this.byAuthid.set(authid, (entry = { salt: this.saltFor(authid), credentials: new Map() }));
     const secret = newSecret();
     const credentialId = randomUUID();
     const expiresAt = this.now() + lifetimeMs;
-    entry.credentials.set(credentialId, { role, key: deriveKey(secret, entry.salt), expiresAt });
+    entry.credentials.set(credentialId, { role, key: deriveKey(secret, entry.salt), expiresAt, mintedAt: tick() });
     return { authid, role, credentialId, secret, salt: entry.salt, iterations: DEFAULT_ITERATIONS, keylen: DEFAULT_KEYLEN, expiresAt };
   }
 
-  /** Live credentials of `authid` as WAMP-CRA candidates. */
+  /** The credentials of `authid` as WAMP-CRA candidates; recently expired ones too (they carry `expiresAt`). */
   lookup(authid: string): CraUser[] {
     this.sweep(authid);
     const entry = this.byAuthid.get(authid);
     if (!entry) return [];
     return [...entry.credentials].map(([credentialId, stored]) => ({
-      authid, role: stored.role, key: stored.key, source: 'issued' as const, credentialId, expiresAt: stored.expiresAt,
+      authid, role: stored.role, key: stored.key, source: 'issued' as const, credentialId, expiresAt: stored.expiresAt, mintedAt: stored.mintedAt,
       salted: { salt: entry.salt, iterations: DEFAULT_ITERATIONS, keylen: DEFAULT_KEYLEN },
     }));
   }
@@ -83,14 +98,16 @@ export class IssuedCredentials {
     return n;
   }
 
-  /** Forget expired credentials of one authid (all, when called without one). */
+  /** Forget credentials of one authid (all, when called without one) that expired over EXPIRED_KEPT_MS ago. */
   sweep(authid?: string): void {
     const now = this.now();
     const authids = authid === undefined ? [...this.byAuthid.keys()] : [authid];
     for (const id of authids) {
       const entry = this.byAuthid.get(id);
       if (!entry) continue;
-      for (const [credentialId, stored] of entry.credentials) if (stored.expiresAt <= now) entry.credentials.delete(credentialId);
+      for (const [credentialId, stored] of entry.credentials) {
+        if (stored.expiresAt + EXPIRED_KEPT_MS <= now) entry.credentials.delete(credentialId);
+      }
       if (entry.credentials.size === 0) this.byAuthid.delete(id);
     }
   }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { AuthConfig, DynamicMethod } from '../router/config.js';
 import type { Dealer } from '../router/dealer.js';
 import type { Limits } from '../router/limits.js';
@@ -9,47 +8,77 @@ import type { Dict } from '../router/protocol/messages.js';
 import { AnonymousAuthenticator } from './anonymous.js';
 import type { Authenticator, HelloContext } from './authenticator.js';
 import type { CraUser, CredentialRef, CryptosignUser, TicketUser } from './credentials.js';
-import { constantTimeEqual, deriveKey, fingerprint, isEd25519PublicKeyHex } from './crypto.js';
-import { CryptosignAuthenticator } from './cryptosign.js';
-import type { LoginGuard } from './guard.js';
+import { constantTimeEqual, deriveKey, fingerprint, isEd25519PublicKeyHex, keyedSalt } from './crypto.js';
+import { CryptosignAuthenticator, type CryptosignVerdict } from './cryptosign.js';
+import { LoginGuard } from './guard.js';
 import { IssuedCredentials } from './issued.js';
-import { TicketAuthenticator } from './ticket.js';
+import { Revocations, tick } from './revocations.js';
+import { TicketAuthenticator, type TicketVerdict } from './ticket.js';
+import { realmShapes, UnknownAuthids, unknownAuthidKey } from './unknown-authid.js';
 import { WampCraAuthenticator } from './wampcra.js';
 
 /**
  * A realm's authentication, built from `realms[].auth`: the static users of each method, the
  * issued credentials, the dynamic authenticator procedure, and the check that tells whether a
- * live session's credential is still good (expiry, revocation, removal by a config reload).
+ * live session's credential is still good (expiry, revocation, ban, removal by a config reload).
  */
 
 export const ISSUE_PROCEDURE = 'switchyard.auth.issue';
 export const REVOKE_PROCEDURE = 'switchyard.auth.revoke';
+export const BAN_PROCEDURE = 'switchyard.auth.ban';
+export const UNBAN_PROCEDURE = 'switchyard.auth.unban';
+/** The error of `switchyard.auth.issue` for a banned authid. */
+export const BANNED_ERROR = 'switchyard.error.authid_banned';
+
+/**
+ * What a realm's authentication keeps across config reloads: lockouts, issued credentials,
+ * revocations and bans, and the key behind the challenges of unknown authids (fixed at the first
+ * load, so a reload does not re-draw them while real users' salts stay).
+ */
+export class RealmAuthState {
+  readonly guard: LoginGuard;
+  readonly issued: IssuedCredentials;
+  readonly revocations = new Revocations();
+  readonly unknownKey: Buffer;
+
+  constructor(realm: string, auth: AuthConfig, limits: Limits) {
+    this.guard = new LoginGuard(limits);
+    this.unknownKey = unknownAuthidKey(realm, auth);
+    this.issued = new IssuedCredentials((authid) => keyedSalt(this.unknownKey, authid));
+  }
+}
+
+type Alive<T> = { user: T } | { cause: 'revoked' | 'banned' };
 
 export class RealmAuth {
   readonly authenticators = new Map<string, Authenticator>();
   private readonly craUsers = new Map<string, CraUser>();
   private readonly ticketUsers = new Map<string, TicketUser>();
   private readonly cryptosignUsers = new Map<string, CryptosignUser>();
-  /** Authids revoked at runtime; they stay refused until a config reload. */
-  private readonly revoked = new Set<string>();
+  /** Static credentials count as minted when the config that holds them is loaded. */
+  private readonly loadedAt = tick();
+
   constructor(
     private readonly realm: string,
     private readonly config: AuthConfig,
     private readonly limits: Limits,
     private readonly logger: Logger,
     private readonly dealer: Dealer,
-    readonly issued: IssuedCredentials,
-    /** Owned by the realm, so lockouts survive a config reload. */
-    private readonly guard: LoginGuard,
+    /** Owned by the realm, so it survives a config reload. */
+    private readonly state: RealmAuthState,
   ) {
     this.loadStaticUsers();
     this.buildAuthenticators();
   }
 
+  get issued(): IssuedCredentials {
+    return this.state.issued;
+  }
+
   /** True while the credential a session joined with is still valid. */
   isStillValid(credential: CredentialRef | undefined, authmethod: string): boolean {
     if (!credential) return authmethod === 'anonymous' ? this.config.anonymous !== undefined : true;
-    if (this.revoked.has(credential.authid)) return false;
+    if (this.state.revocations.deadCause(credential.authid, credential.mintedAt)) return false;
     if (credential.expiresAt !== undefined && credential.expiresAt <= Date.now()) return false;
     switch (credential.source) {
       case 'issued': return this.issued.isLive(credential.authid, credential.credentialId ?? '');
@@ -60,9 +89,29 @@ export class RealmAuth {
     }
   }
 
+  /** "Log out everywhere": what `authid` holds now dies, credentials issued later work. */
   revokeAuthid(authid: string): number {
-    this.revoked.add(authid);
+    this.state.revocations.revoke(authid);
     return this.issued.revokeAuthid(authid);
+  }
+
+  /** Refuse `authid` whatever its credentials until `unban`; returns how many issued credentials died. */
+  banAuthid(authid: string): number {
+    this.state.revocations.ban(authid);
+    return this.issued.revokeAuthid(authid);
+  }
+
+  unbanAuthid(authid: string): boolean {
+    return this.state.revocations.unban(authid);
+  }
+
+  isBanned(authid: string): boolean {
+    return this.state.revocations.isBanned(authid);
+  }
+
+  private alive<T extends { authid: string; mintedAt?: number }>(user: T): Alive<T> {
+    const cause = this.state.revocations.deadCause(user.authid, user.mintedAt);
+    return cause ? { cause } : { user };
   }
 
   /** What a still-valid static credential of this user may look like: a rotated secret or key ends old sessions. */
@@ -80,19 +129,21 @@ export class RealmAuth {
         // Derived once here, never per login; the config should hold the key instead.
         key = deriveKey(user.secret, user.salt, user.iterations, user.keylen);
         this.logger.warn('config.plain_secret_with_salt', {
-          realm: this.realm, authid, hint: 'store the PBKDF2 key instead: npx switchyard derive-key --salt SALT',
+          realm: this.realm, authid, hint: 'store the PBKDF2 key instead: switchyard derive-key --salt SALT --iterations N (in a clone: node dist/router/cli.js derive-key ...)',
         });
       }
       this.craUsers.set(authid, {
-        authid, role: user.role, key, source: 'static', extra: user.extra,
+        authid, role: user.role, key, source: 'static', extra: user.extra, mintedAt: this.loadedAt,
         salted: user.salt !== undefined ? { salt: user.salt, iterations: user.iterations, keylen: user.keylen } : undefined,
       });
     }
     for (const [authid, user] of Object.entries(this.config.ticket?.users ?? {})) {
-      this.ticketUsers.set(authid, { authid, role: user.role, ticket: user.ticket, extra: user.extra });
+      this.ticketUsers.set(authid, { authid, role: user.role, ticket: user.ticket, extra: user.extra, mintedAt: this.loadedAt });
     }
     for (const [authid, user] of Object.entries(this.config.cryptosign?.users ?? {})) {
-      this.cryptosignUsers.set(authid, { authid, role: user.role, pubkeys: user.pubkeys.map((k) => k.toLowerCase()), extra: user.extra });
+      this.cryptosignUsers.set(authid, {
+        authid, role: user.role, pubkeys: user.pubkeys.map((k) => k.toLowerCase()), extra: user.extra, mintedAt: this.loadedAt,
+      });
     }
   }
 
@@ -106,10 +157,10 @@ export class RealmAuth {
     if (anonymous) this.add(new AnonymousAuthenticator(anonymous.role));
     if (wampcra || dynamic.has('wampcra')) this.add(this.wampcraAuthenticator(dynamic.has('wampcra')));
     if (ticket || dynamic.has('ticket')) {
-      this.add(new TicketAuthenticator((a, t, c) => this.checkTicket(a, t, c, dynamic.has('ticket')), this.guard, dynamic.has('ticket') && !ticket ? 'dynamic' : 'static'));
+      this.add(new TicketAuthenticator((a, t, c) => this.checkTicket(a, t, c, dynamic.has('ticket')), this.state.guard, dynamic.has('ticket') && !ticket ? 'dynamic' : 'static'));
     }
     if (cryptosign || dynamic.has('cryptosign')) {
-      this.add(new CryptosignAuthenticator((a, k, c) => this.findCryptosign(a, k, c, dynamic.has('cryptosign')), this.guard, 'static'));
+      this.add(new CryptosignAuthenticator((a, k, c) => this.findCryptosign(a, k, c, dynamic.has('cryptosign')), this.state.guard, 'static'));
     }
   }
 
@@ -118,20 +169,17 @@ export class RealmAuth {
   }
 
   private wampcraAuthenticator(dynamic: boolean): WampCraAuthenticator {
-    const users = [...this.craUsers.values()];
+    const staticSalts = [...this.craUsers.values()].map((u) => u.salted);
     return new WampCraAuthenticator({
       lookup: (authid, context) => this.findCra(authid, context, dynamic),
-      guard: this.guard,
-      // Stable across restarts with the same config, and secret because the config is.
-      fakeSaltKey: createHash('sha256').update(JSON.stringify(this.config)).digest(),
-      fakeRole: users[0]?.role ?? this.config.wampcra?.issue?.roles[0] ?? 'user',
-      fakeSalted: users.length === 0 || users.some((u) => u.salted !== undefined),
-      fakeProvider: users.length > 0 ? 'static' : this.config.wampcra?.issue ? 'issued' : dynamic ? 'dynamic' : 'static',
+      guard: this.state.guard,
+      unknown: new UnknownAuthids(this.state.unknownKey, realmShapes(staticSalts, this.config.wampcra?.issue !== undefined, dynamic)),
+      deadCause: (user) => this.state.revocations.deadCause(user.authid, user.mintedAt),
+      banned: (authid) => this.isBanned(authid),
     });
   }
 
   private async findCra(authid: string, context: HelloContext, dynamic: boolean): Promise<CraUser[]> {
-    if (this.revoked.has(authid)) return [];
     const fixed = this.craUsers.get(authid);
     if (fixed) return [fixed];
     const issued = this.issued.lookup(authid);
@@ -145,40 +193,39 @@ export class RealmAuth {
     const keylen = Number.isSafeInteger(answer.keylen) ? answer.keylen as number : 32;
     if (salt !== undefined && typeof answer.key !== 'string') key = deriveKey(key, salt, iterations, keylen);
     return [{
-      authid, role, key, source: 'dynamic', extra: isDict(answer.extra) ? answer.extra : undefined,
+      authid, role, key, source: 'dynamic', extra: isDict(answer.extra) ? answer.extra : undefined, mintedAt: tick(),
       salted: salt !== undefined ? { salt, iterations, keylen } : undefined,
     }];
   }
 
-  private async checkTicket(authid: string, ticket: string, context: HelloContext, dynamic: boolean): Promise<TicketUser | undefined> {
-    if (this.revoked.has(authid)) return undefined;
+  private async checkTicket(authid: string, ticket: string, context: HelloContext, dynamic: boolean): Promise<TicketVerdict> {
     const user = this.ticketUsers.get(authid);
-    if (user) return constantTimeEqual(user.ticket, ticket) ? user : undefined;
+    if (user) return constantTimeEqual(user.ticket, ticket) ? this.alive(user) : { cause: 'bad_ticket' };
     if (!dynamic) {
       constantTimeEqual(ticket, ticket); // same work for unknown authids as for wrong tickets
-      return undefined;
+      return { cause: 'unknown_authid' };
     }
     const answer = await this.askDynamic('ticket', authid, context, { ticket });
-    return typeof answer.role === 'string'
-      ? { authid, role: answer.role, ticket: '', extra: isDict(answer.extra) ? answer.extra : undefined }
-      : undefined;
+    if (typeof answer.role !== 'string') return { cause: 'dynamic_failed', detail: 'the authenticator returned no role' };
+    return this.alive({ authid, role: answer.role, ticket: '', extra: isDict(answer.extra) ? answer.extra : undefined, mintedAt: tick() });
   }
 
-  private async findCryptosign(authid: string | undefined, pubkey: string, context: HelloContext, dynamic: boolean): Promise<CryptosignUser | undefined> {
+  private async findCryptosign(authid: string | undefined, pubkey: string, context: HelloContext, dynamic: boolean): Promise<CryptosignVerdict> {
     const owns = (u: CryptosignUser) => u.pubkeys.includes(pubkey);
     let user = authid !== undefined ? this.cryptosignUsers.get(authid) : [...this.cryptosignUsers.values()].find(owns);
     if (user && !owns(user)) user = undefined;
-    if (user && !this.revoked.has(user.authid)) return user;
-    if (!dynamic || authid === undefined) return undefined;
+    if (user) return this.alive(user);
+    if (!dynamic || authid === undefined) return { cause: 'unknown_authid' };
     const answer = await this.askDynamic('cryptosign', authid, context);
     const pubkeys = Array.isArray(answer.pubkeys) ? answer.pubkeys.filter(isEd25519PublicKeyHex).map((k) => k.toLowerCase()) : [];
-    if (typeof answer.role !== 'string' || !pubkeys.includes(pubkey)) return undefined;
-    return { authid, role: answer.role, pubkeys, extra: isDict(answer.extra) ? answer.extra : undefined };
+    if (typeof answer.role !== 'string' || !pubkeys.includes(pubkey)) return { cause: 'unknown_authid' };
+    return this.alive({ authid, role: answer.role, pubkeys, extra: isDict(answer.extra) ? answer.extra : undefined, mintedAt: tick() });
   }
 
   /**
    * Call the dynamic authenticator: `(realm, authid, details)` → a dict (or a role string).
-   * Any failure (no such procedure, an error, a timeout) refuses the login.
+   * Any failure (no such procedure, an error, a timeout) refuses the login; the session logs it
+   * as `dynamic_failed` with the error's URI or message.
    */
   private async askDynamic(authmethod: DynamicMethod, authid: string, context: HelloContext, more: Dict = {}): Promise<Dict> {
     const procedure = this.config.dynamic!.procedure;
@@ -193,8 +240,7 @@ export class RealmAuth {
       if (isDict(first)) return first;
       throw new WampError(ErrorUri.authenticationFailed, 'authenticator returned no principal');
     } catch (error) {
-      this.logger.limited('auth.dynamic_failed', { realm: this.realm, procedure, authid, error: (error as Error).message });
-      throw error;
+      throw new Error(`${procedure}: ${error instanceof WampError ? error.uri : (error as Error)?.message}`);
     }
   }
 }

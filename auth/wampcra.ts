@@ -1,31 +1,32 @@
-import { createHmac } from 'node:crypto';
 import { ErrorUri } from '../router/protocol/errors.js';
-import { deny, welcome, type Authenticator, type Deny, type HelloContext, type HelloOutcome, type Welcome } from './authenticator.js';
-import type { CraUser, CredentialSource, SaltParams } from './credentials.js';
-import { constantTimeEqual, DEFAULT_ITERATIONS, DEFAULT_KEYLEN, fingerprint, newNonce, newSecret, signChallenge } from './crypto.js';
+import { deny, welcome, type Authenticator, type Deny, type HelloContext, type HelloOutcome, type LoginFailureCause, type Welcome } from './authenticator.js';
+import type { CraUser, SaltParams } from './credentials.js';
+import { constantTimeEqual, fingerprint, newNonce, newSecret, signChallenge } from './crypto.js';
 import { LoginGuard } from './guard.js';
+import type { DeadCause } from './revocations.js';
+import type { UnknownAuthids } from './unknown-authid.js';
 
 /**
- * WAMP-CRA (wamp-spec §6.2). The challenge is a JSON object naming the future authid, authrole,
- * provider, a fresh nonce, a timestamp and the session ID WELCOME will carry; the client answers
- * with base64 HMAC-SHA256 over that exact string. An unknown authid is challenged exactly like a
- * known one (same keys, a stable fake salt) and refused with the same ABORT, after the same work.
+ * WAMP-CRA (wamp-spec §6.2). The challenge is a JSON object string with the authid, the method, a
+ * fresh nonce, a timestamp and the session ID WELCOME will carry; the client answers with base64
+ * HMAC-SHA256 over that exact string. The string names no role and no provider: clients only sign
+ * it, and anything user-specific in it would tell a probing client which authids exist (and what
+ * they may do). The salt parameters of an unknown authid are drawn like a real user's
+ * (UnknownAuthids), and it is refused with the same ABORT after the same work.
  */
 
-/** Finds the candidate credentials of an authid; several when issued credentials coexist. */
+/** The candidate credentials of an authid (several when issued credentials coexist), dead ones included. */
 export type CraLookup = (authid: string, context: HelloContext) => CraUser[] | Promise<CraUser[]>;
 
 export interface WampCraOptions {
   lookup: CraLookup;
   guard: LoginGuard;
-  /** Secret input for fake salts: stable per config, unknown to clients. */
-  fakeSaltKey: Buffer;
-  /** Role shown in challenges to unknown authids (a configured one, so it looks ordinary). */
-  fakeRole: string;
-  /** Whether unknown authids get salt parameters (true unless every configured user is plain). */
-  fakeSalted: boolean;
-  /** authprovider shown to unknown authids: the realm's main source of WAMP-CRA users. */
-  fakeProvider: CredentialSource;
+  /** Salt parameters for authids without a credential. */
+  unknown: UnknownAuthids;
+  /** Why a candidate was revoked or banned; undefined while it may log in. */
+  deadCause: (user: CraUser) => DeadCause | undefined;
+  /** Whether the authid is banned, so a refusal without a matching credential logs the ban. */
+  banned: (authid: string) => boolean;
   now?: () => number;
 }
 
@@ -39,29 +40,21 @@ export class WampCraAuthenticator implements Authenticator {
 
   async hello(context: HelloContext): Promise<HelloOutcome> {
     const authid = context.authid;
-    if (!authid) return deny(ErrorUri.notAuthorized, 'wampcra requires an authid');
+    if (!authid) return deny(ErrorUri.notAuthorized, 'wampcra requires an authid', 'bad_hello');
     const blocked = this.options.guard.check(authid, context);
     if (blocked) return blocked;
 
-    const candidates = await lookupQuietly(this.options.lookup, authid, context);
-    const live = candidates.filter((user) => user.expiresAt === undefined || user.expiresAt > this.now());
-    // All candidates of one authid share salt parameters (issued credentials reuse the authid's salt).
-    const first = live[0];
-    const salted: SaltParams | undefined = first ? first.salted : this.fakeSalt(authid);
+    const { candidates, failure } = await lookupQuietly(this.options.lookup, authid, context);
+    // All candidates of one authid share salt parameters (issued credentials share the authid's salt).
+    const salted: SaltParams | undefined = candidates.length > 0 ? candidates[0]!.salted : this.options.unknown.saltParams(authid);
     const challenge = JSON.stringify({
-      authid,
-      authrole: first?.role ?? this.options.fakeRole,
-      authmethod: 'wampcra',
-      authprovider: first?.source ?? this.options.fakeProvider,
-      nonce: newNonce(),
-      timestamp: new Date(this.now()).toISOString(),
-      session: context.sessionId,
+      authid, authmethod: 'wampcra', nonce: newNonce(), timestamp: new Date(this.now()).toISOString(), session: context.sessionId,
     });
     const extra: Record<string, unknown> = { challenge };
     if (salted) Object.assign(extra, { salt: salted.salt, iterations: salted.iterations, keylen: salted.keylen });
 
     // Unknown authids are checked against a random key: the same HMAC and compare, never a match.
-    const keys = live.length > 0 ? live : [undefined];
+    const keys = candidates.length > 0 ? candidates : [undefined];
     return {
       outcome: 'challenge',
       authmethod: 'wampcra',
@@ -75,33 +68,38 @@ export class WampCraAuthenticator implements Authenticator {
           const expected = signChallenge(user?.key ?? newSecret(), challenge);
           if (constantTimeEqual(expected, signature) && user) matched = user;
         }
-        if (!matched || (matched.expiresAt !== undefined && matched.expiresAt <= this.now())) {
-          return this.options.guard.failed(authid, context);
-        }
+        const cause = matched ? this.deadCause(matched) : this.mismatchCause(authid, candidates.length, failure);
+        if (!matched || cause) return this.options.guard.failed(authid, context, cause!, failure);
         this.options.guard.succeeded(authid);
         return welcome({
           authid, authrole: matched.role, authmethod: 'wampcra', authprovider: matched.source, authextra: matched.extra ?? {},
           credential: {
             method: 'wampcra', authid, source: matched.source, credentialId: matched.credentialId, expiresAt: matched.expiresAt,
-            fingerprint: fingerprint(matched.key),
+            fingerprint: fingerprint(matched.key), mintedAt: matched.mintedAt,
           },
         });
       },
     };
   }
 
-  private fakeSalt(authid: string): SaltParams | undefined {
-    if (!this.options.fakeSalted) return undefined;
-    const salt = createHmac('sha256', this.options.fakeSaltKey).update(authid).digest('base64url').slice(0, 16);
-    return { salt, iterations: DEFAULT_ITERATIONS, keylen: DEFAULT_KEYLEN };
+  private mismatchCause(authid: string, candidates: number, failure: string | undefined): LoginFailureCause {
+    if (this.options.banned(authid)) return 'banned';
+    if (failure !== undefined) return 'dynamic_failed';
+    return candidates === 0 ? 'unknown_authid' : 'bad_signature';
+  }
+
+  /** Why the credential that signed correctly may still not log in. */
+  private deadCause(user: CraUser): LoginFailureCause | undefined {
+    if (user.expiresAt !== undefined && user.expiresAt <= this.now()) return 'expired';
+    return this.options.deadCause(user);
   }
 }
 
-/** A failing lookup (a dynamic authenticator that throws) looks exactly like an unknown authid. */
-async function lookupQuietly(lookup: CraLookup, authid: string, context: HelloContext): Promise<CraUser[]> {
+/** A failing lookup (a dynamic authenticator that throws) is challenged like an unknown authid. */
+async function lookupQuietly(lookup: CraLookup, authid: string, context: HelloContext): Promise<{ candidates: CraUser[]; failure?: string }> {
   try {
-    return await lookup(authid, context);
-  } catch {
-    return [];
+    return { candidates: await lookup(authid, context) };
+  } catch (error) {
+    return { candidates: [], failure: error instanceof Error ? error.message : String(error) };
   }
 }

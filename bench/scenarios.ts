@@ -11,6 +11,7 @@ import type { Child } from './lib/ipc.js';
 import { ephemeralPortCount, sampleProcess } from './lib/proc.js';
 import { rate } from './lib/stats.js';
 import type { WireFormat } from './lib/wire.js';
+import { hostile } from './hostile.js';
 
 /**
  * The scenarios. Each runs its relay baseline first, then Switchyard, then fox-wamp (when
@@ -504,5 +505,6 @@ export async function runScenario(ctx: Context, name: ScenarioName): Promise<Sce
     case 'fanout': return [await fanout(ctx)];
     case 'sessions': return [await sessions(ctx)];
     case 'handshake': return [await handshake(ctx)];
+    case 'hostile': return [await hostile(ctx)];
   }
 }

@@ -3,6 +3,7 @@ import { isDict } from '../router/protocol/decode.js';
 import type { CallResult } from '../router/dealer.js';
 import type { Dict } from '../router/protocol/messages.js';
 import type { Action, Decision, RolePermissions } from './permissions.js';
+import type { DecidedBy } from './refusals.js';
 
 /** The session facts an authorization decision may depend on. */
 export interface Principal {
@@ -20,6 +21,8 @@ export interface Principal {
  */
 export interface Authorizer {
   decide(principal: Principal, uri: string, action: Action): Decision | Promise<Decision>;
+  /** For the refusal log: what decided `decision`, which `decide` just returned (realms/refusals.ts). */
+  explain?(principal: Principal, uri: string, action: Action, decision: Decision): DecidedBy;
 }
 
 export const DENY: Decision = Object.freeze({ allow: false, disclose: false });
@@ -63,6 +66,13 @@ export class RealmAuthorizer implements Authorizer {
     const cached = this.cache.get(key);
     if (cached && cached.expires > Date.now()) return cached.decision;
     return this.inflight.get(key) ?? this.ask(dynamic, key, principal, uri, action);
+  }
+
+  /** A matching static rule, else the dynamic authorizer if the realm has one, else no rule at all. */
+  explain(principal: Principal, uri: string, action: Action): DecidedBy {
+    const rule = this.roles().get(principal.authrole)?.explain(uri, action);
+    if (rule) return { decidedBy: 'rule', rule };
+    return { decidedBy: this.dynamic() ? 'dynamic authorizer' : 'no rule matched' };
   }
 
   /** Forget every cached answer (roles or the authorizer changed). */
@@ -126,15 +136,24 @@ export class LayeredAuthorizer implements Authorizer {
     try {
       answer = this.app.decide(principal, uri, action);
     } catch {
-      return DENY;
+      return APP_DENY;
     }
     if (answer instanceof Promise) {
-      return answer.then((d) => (d === undefined ? this.realm.decide(principal, uri, action) : normalize(d)), () => DENY);
+      return answer.then((d) => (d === undefined ? this.realm.decide(principal, uri, action) : normalize(d)), () => APP_DENY);
     }
     return answer === undefined ? this.realm.decide(principal, uri, action) : normalize(answer);
   }
+
+  /** The application's own denials are marked (APP_DENY); anything else the realm decided. */
+  explain(principal: Principal, uri: string, action: Action, decision: Decision): DecidedBy {
+    if (decision === APP_DENY) return { decidedBy: 'application authorizer' };
+    return this.realm.explain?.(principal, uri, action, decision) ?? { decidedBy: 'no rule matched' };
+  }
 }
 
+/** A deny by the application's authorizer: equal to DENY, but recognisable for the refusal log. */
+const APP_DENY: Decision = Object.freeze({ allow: false, disclose: false });
+
 function normalize(decision: Partial<Decision> | null): Decision {
-  return decision?.allow === true ? { allow: true, disclose: decision.disclose === true } : DENY;
+  return decision?.allow === true ? { allow: true, disclose: decision.disclose === true } : APP_DENY;
 }

@@ -1,7 +1,8 @@
 import type { Authenticator } from '../auth/authenticator.js';
-import { LoginGuard } from '../auth/guard.js';
-import { IssuedCredentials } from '../auth/issued.js';
-import { ISSUE_PROCEDURE, RealmAuth, REVOKE_PROCEDURE } from '../auth/realm-auth.js';
+import type { IssuedCredentials } from '../auth/issued.js';
+import {
+  BAN_PROCEDURE, BANNED_ERROR, ISSUE_PROCEDURE, RealmAuth, RealmAuthState, REVOKE_PROCEDURE, UNBAN_PROCEDURE,
+} from '../auth/realm-auth.js';
 import { Broker } from '../router/broker.js';
 import type { HttpKeyConfig, RealmConfig } from '../router/config.js';
 import { Dealer } from '../router/dealer.js';
@@ -14,9 +15,13 @@ import type { Dict } from '../router/protocol/messages.js';
 import type { Session } from '../router/session.js';
 import { LayeredAuthorizer, RealmAuthorizer, type AppAuthorizer, type Authorizer } from './authorizer.js';
 import { installRegistrationMeta } from './meta/registration-meta.js';
-import { SessionMeta } from './meta/session-meta.js';
+import { SessionMeta, type SessionDetailsShown } from './meta/session-meta.js';
 import { installSubscriptionMeta } from './meta/subscription-meta.js';
+import { MetaVisibility } from './meta/visibility.js';
+import { RefusalLog } from './refusals.js';
 import { RolePermissions } from './permissions.js';
+
+const SHOW_NOTHING: SessionDetailsShown = Object.freeze({ authextra: false, transport: false });
 
 /** What an embedding application adds to a realm in code (`createRouter(config, {authenticators, authorizers})`). */
 export interface RealmExtensions {
@@ -34,14 +39,18 @@ export class Realm {
   readonly sessions = new Map<number, Session>();
   readonly broker: Broker;
   readonly dealer: Dealer;
-  readonly issued = new IssuedCredentials();
-  private readonly guard: LoginGuard;
+  readonly issued: IssuedCredentials;
+  private readonly authState: RealmAuthState;
   private roles = new Map<string, RolePermissions>();
+  /** Per role: which details of other sessions the session meta API shows it. */
+  private shown = new Map<string, SessionDetailsShown>();
   private auth!: RealmAuth;
   private config!: RealmConfig;
   readonly authorizer: RealmAuthorizer;
   /** What routing asks: the application's authorizer (if any) in front of `authorizer`. */
   readonly decider: Authorizer;
+  /** Messages and log lines of refused actions (issue 14.3). */
+  readonly refusals: RefusalLog;
   private readonly meta: SessionMeta;
   private reverifyTimer: NodeJS.Timeout | undefined;
   private readonly expiryTimers = new Map<Session, NodeJS.Timeout>();
@@ -51,7 +60,8 @@ export class Realm {
     private readonly extensions: RealmExtensions = {},
   ) {
     this.name = config.name;
-    this.guard = new LoginGuard(limits, logger, config.name);
+    this.authState = new RealmAuthState(config.name, config.auth, limits);
+    this.issued = this.authState.issued;
     this.authorizer = new RealmAuthorizer(() => this.roles, () => this.config.authorizer && {
       ...this.config.authorizer, realm: this.name, logger: this.logger,
       call: (procedure, args, kwargs, timeoutMs) => this.dealer.callInternal(procedure, args, kwargs, timeoutMs),
@@ -59,11 +69,21 @@ export class Realm {
     this.decider = extensions.authorizer ? new LayeredAuthorizer(extensions.authorizer, this.authorizer) : this.authorizer;
     this.broker = new Broker(this.decider, limits);
     this.dealer = new Dealer(this.decider, limits);
+    this.refusals = new RefusalLog(
+      config.name, logger,
+      (principal, uri, action, decision) => this.decider.explain?.(principal, uri, action, decision) ?? { decidedBy: 'no rule matched' },
+      (principal) => this.sessions.get(principal.id) === principal,
+    );
+    this.broker.refusals = this.refusals;
+    this.dealer.refusals = this.refusals;
     this.meta = new SessionMeta(this, this.dealer);
-    installRegistrationMeta(this.dealer, this.broker);
-    installSubscriptionMeta(this.broker, this.dealer);
+    const visibility = new MetaVisibility(this.decider, this.broker);
+    installRegistrationMeta(this.dealer, visibility);
+    installSubscriptionMeta(this.broker, this.dealer, visibility);
     this.dealer.provide(ISSUE_PROCEDURE, (_caller, args, kwargs) => this.issueCredential(args, kwargs));
     this.dealer.provide(REVOKE_PROCEDURE, (_caller, args, kwargs) => this.revoke(args, kwargs));
+    this.dealer.provide(BAN_PROCEDURE, (_caller, args, kwargs) => this.ban(args, kwargs, true));
+    this.dealer.provide(UNBAN_PROCEDURE, (_caller, args, kwargs) => this.ban(args, kwargs, false));
     this.reconfigure(config);
   }
 
@@ -72,8 +92,11 @@ export class Realm {
     const reloading = this.config !== undefined;
     this.config = config;
     this.roles = new Map(config.roles.map((role) => [role.name, new RolePermissions(role.permissions)]));
+    this.shown = new Map(config.roles.map((role) => [role.name, Object.freeze({
+      authextra: role.meta?.authextra === true, transport: role.meta?.transport === true,
+    })]));
     this.authorizer.clear();
-    this.auth = new RealmAuth(this.name, config.auth, this.limits, this.logger, this.dealer, this.issued, this.guard);
+    this.auth = new RealmAuth(this.name, config.auth, this.limits, this.logger, this.dealer, this.authState);
     if (this.reverifyTimer) clearInterval(this.reverifyTimer);
     this.reverifyTimer = setInterval(() => this.reverify(), config.reverifyIntervalMs);
     this.reverifyTimer.unref();
@@ -116,6 +139,11 @@ export class Realm {
     return keys && Object.hasOwn(keys, keyId) ? keys[keyId] : undefined;
   }
 
+  /** What the session meta API shows `authrole` of other sessions (its `meta` setting; nothing extra by default). */
+  detailsShownTo(authrole: string): SessionDetailsShown {
+    return this.shown.get(authrole) ?? SHOW_NOTHING;
+  }
+
   hasRole(name: string): boolean {
     return this.roles.has(name);
   }
@@ -152,6 +180,7 @@ export class Realm {
     this.broker.detach(session);
     this.sessions.delete(session.id);
     this.meta.left(session);
+    this.refusals.forget(session);
     const timer = this.expiryTimers.get(session);
     if (timer) clearTimeout(timer);
     this.expiryTimers.delete(session);
@@ -197,6 +226,7 @@ export class Realm {
       throw new WampError(ErrorUri.invalidArgument, `lifetimeMs must be between 1000 and ${settings.lifetimeMs}`);
     }
     if (this.config.auth.wampcra?.users[authid]) throw new WampError(ErrorUri.invalidArgument, 'authid belongs to a configured user');
+    if (this.auth.isBanned(authid)) throw new WampError(BANNED_ERROR, `authid ${authid} is banned (switchyard.auth.unban lifts it)`);
     const credential = this.issued.issue(authid, role, lifetimeMs as number);
     this.logger.info('auth.issued', { realm: this.name, authid, role, credentialId: credential.credentialId });
     return {
@@ -218,5 +248,20 @@ export class Realm {
     const sessions = this.reverify();
     this.logger.info('auth.revoked', { realm: this.name, authid, credentialId: credential, credentials, sessions });
     return { kwargs: { credentials, sessions } };
+  }
+
+  /** `switchyard.auth.ban({authid})` / `unban({authid})`: an explicit ban, separate from revoke. */
+  private ban(args: unknown[], kwargs: Dict, ban: boolean) {
+    const authid = kwargs.authid ?? args[0];
+    if (typeof authid !== 'string' || authid.length === 0) throw new WampError(ErrorUri.invalidArgument, 'give authid');
+    if (!ban) {
+      const wasBanned = this.auth.unbanAuthid(authid);
+      this.logger.info('auth.unbanned', { realm: this.name, authid, wasBanned });
+      return { kwargs: { banned: false, wasBanned } };
+    }
+    const credentials = this.auth.banAuthid(authid);
+    const sessions = this.reverify();
+    this.logger.info('auth.banned', { realm: this.name, authid, credentials, sessions });
+    return { kwargs: { banned: true, credentials, sessions } };
   }
 }

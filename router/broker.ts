@@ -5,10 +5,11 @@ import { ErrorUri } from './protocol/errors.js';
 import { randomId, routerScopeId } from './protocol/ids.js';
 import { MessageType, type Dict, type Event, type Publish, type Subscribe, type Unsubscribe } from './protocol/messages.js';
 import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
-import type { Serializer } from './serializer/serializer.js';
+import { encodeFailureText, type Serializer } from './serializer/serializer.js';
 import type { Session } from './session.js';
 import type { Authorizer, Principal } from '../realms/authorizer.js';
 import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
+import { UNLOGGED_REFUSALS, type RefusalReporter } from '../realms/refusals.js';
 
 /** What became of a publication: its ID, or the WAMP error that refused it. */
 export type PublishOutcome = { publication: number } | { error: string; message: string };
@@ -43,6 +44,8 @@ export class Broker {
   observer: BrokerObserver = {};
   /** Event fan-out size (router/ops/metrics.ts); set by the router. */
   metrics: RoutingMetrics = NO_METRICS;
+  /** Message and log line of a refused SUBSCRIBE or PUBLISH (realms/refusals.ts); set by the realm. */
+  refusals: RefusalReporter = UNLOGGED_REFUSALS;
   private readonly queue: Delivery[] = [];
   /** Subscriptions whose authorization a reload put in doubt, until it is decided again. */
   private readonly recheck = new Set<Subscription>();
@@ -77,7 +80,9 @@ export class Broker {
     if (!isValidUri(message.topic, match, this.limits)) return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.invalidUri, 'invalid topic URI');
     return then(this.authorizer.decide(session, message.topic, 'subscribe'), (decision) => {
       if (!session.isActive()) return; // left while a dynamic authorizer was thinking
-      if (!decision.allow) return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.notAuthorized, 'not authorized to subscribe');
+      if (!decision.allow) {
+        return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.notAuthorized, this.refusals.refused(session, 'subscribe', message.topic, decision));
+      }
       this.addSubscriber(session, message, match);
     });
   }
@@ -87,7 +92,8 @@ export class Broker {
     let subscription = this.index.get(message.topic, match);
     if (subscription && own.has(subscription.id)) {
       // Re-subscribing returns the existing subscription (wamp-spec §3).
-      return session.send({ type: MessageType.SUBSCRIBED, request: message.request, subscription: subscription.id });
+      session.send({ type: MessageType.SUBSCRIBED, request: message.request, subscription: subscription.id });
+      return;
     }
     if (own.size >= this.limits.maxSubscriptionsPerSession) {
       return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.optionNotAllowed, 'too many subscriptions');
@@ -159,7 +165,7 @@ export class Broker {
     const filter = parseReceiverFilter(options);
     if (!filter) return refuse(ErrorUri.invalidArgument, 'invalid exclude/eligible option');
     return then(this.authorizer.decide(publisher, topic, 'publish'), (decision) => {
-      if (!decision.allow) return refuse(ErrorUri.notAuthorized, 'not authorized to publish');
+      if (!decision.allow) return refuse(ErrorUri.notAuthorized, this.refusals.refused(publisher, 'publish', topic, decision));
       const excludeMe = options.exclude_me !== false;
       const disclosed = decision.disclose || options.disclose_me === true
         ? { publisher: publisher.id, publisher_authid: publisher.authid, publisher_authrole: publisher.authrole }
@@ -327,22 +333,35 @@ function sendSome(job: Delivery, count: number): number {
   for (; job.next < end; job.next++) {
     const receiver = job.receivers[job.next]!;
     // Skip receivers that unsubscribed or left while the event waited (dynamic decision, queue).
-    if (job.subscription.subscribers.has(receiver)) receiver.sendFrame(job.frames.for(receiver.serializer));
+    if (!job.subscription.subscribers.has(receiver)) continue;
+    const frame = job.frames.for(receiver.serializer);
+    // A receiver whose serializer cannot carry the event is skipped; the others still get it.
+    if (frame instanceof Uncarried) receiver.undeliverable(MessageType.EVENT, frame.reason);
+    else receiver.sendFrame(frame);
   }
   return handled;
 }
 
-/** Encodes a message at most once per serializer, on first use. */
+/** Why an event could not be encoded for one serializer. */
+export class Uncarried {
+  constructor(readonly reason: string) {}
+}
+
+/** Encodes a message at most once per serializer, on first use (a failure is remembered too). */
 export class FrameCache {
-  private readonly frames = new Map<Serializer, Buffer | string>();
+  private readonly frames = new Map<Serializer, Buffer | string | Uncarried>();
   private array: unknown[] | undefined;
   constructor(private readonly message: Event) {}
 
-  for(serializer: Serializer): Buffer | string {
+  for(serializer: Serializer): Buffer | string | Uncarried {
     let frame = this.frames.get(serializer);
     if (frame === undefined) {
       this.array ??= encodeEvent(this.message);
-      frame = serializer.encode(this.array);
+      try {
+        frame = serializer.encode(this.array);
+      } catch (error) {
+        frame = new Uncarried(encodeFailureText(serializer.name, error));
+      }
       this.frames.set(serializer, frame);
     }
     return frame;

@@ -9,17 +9,20 @@ import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile, type RouterConfig } f
 import { createLogger, type Logger, type LogLevel } from './log.js';
 import { createRouter } from './server.js';
 import { httpClientCommand } from './http-client.js';
-import { DEFAULT_ITERATIONS, DEFAULT_KEYLEN, deriveKey } from '../auth/crypto.js';
+import { DEFAULT_KEYLEN, deriveKey, newSalt, PASSWORD_ITERATIONS } from '../auth/crypto.js';
+import { describeFinding, lintConfig } from '../realms/permission-lint.js';
 
 const USAGE = `usage: switchyard [--config FILE] [--check-config] [--help]
-       switchyard derive-key --salt SALT [--iterations N] [--keylen L] [--role ROLE] < secret
+       switchyard derive-key [--salt SALT] [--iterations N] [--keylen L] [--role ROLE] < secret
        switchyard http-call|http-publish --url URL --key KEYID --realm R URI [JSON_ARGS]
                   (secret from $SWITCHYARD_HTTP_SECRET; see README "HTTP bridge")
 
 Options:
   -c, --config FILE   router config (JSON); default: $SWITCHYARD_CONFIG, else
                       ${DEFAULT_CONFIG_PATH}
-      --check-config  validate the config, print "config ok: FILE" or the problems, and exit
+      --check-config  validate the config, print "config ok: FILE" or the problems, and exit;
+                      permission rules that never decide or that a broader rule overrides
+                      are printed as "warning: ..." lines (exit status still 0)
   -h, --help          print this help and exit
 
 Environment:
@@ -28,14 +31,17 @@ Environment:
 derive-key:
   Reads a WAMP-CRA secret from stdin (one trailing newline is ignored) and prints the
   wampcra user entry to store in the config: the base64 PBKDF2-HMAC-SHA256 key with its
-  salt, iterations (default 1000) and keylen (default 32). The secret never appears in
-  arguments or shell history:  read -rs S; printf %s "$S" | switchyard derive-key --salt X
+  salt (default: 16 random bytes, base64url), iterations (default 600000, OWASP's figure)
+  and keylen (default 32), and the role when given. The secret never appears in
+  arguments or shell history:  read -rs S; printf %s "$S" | switchyard derive-key --role R
 
 Signals:
   SIGINT, SIGTERM     graceful shutdown: every session gets GOODBYE wamp.close.system_shutdown;
                       a second signal exits at once with status 1
-  SIGHUP              reload the config file: roles, users and realms change in place; sessions
-                      whose user or credential is gone get GOODBYE wamp.close.revoked
+  SIGHUP              reload the config file: roles, users, realms and listeners' allowedOrigins
+                      and requireOrigin change in place; sessions whose user or credential is gone
+                      or changed get GOODBYE wamp.close.revoked; changes that need a restart are
+                      logged as config.not_applied warnings naming each setting
 
 Exit status: 0 ok, 1 invalid config or failed start, 2 bad usage.
 `;
@@ -68,11 +74,6 @@ function load(path: string): RouterConfig | undefined {
     process.stderr.write(`switchyard: ${err.message}\n`);
     return undefined;
   }
-}
-
-function listenerUrl(address: { host: string; port: number; path: string }): string {
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `ws://${host}:${address.port}${address.path}`;
 }
 
 /** Starts the router and keeps it up until SIGINT/SIGTERM; a second signal forces exit 1. */
@@ -108,7 +109,8 @@ async function run(config: RouterConfig, logger: Logger, path: string): Promise<
       logger.error('config.reload_failed', { path, error: err instanceof Error ? err.message : String(err) });
     }
   });
-  for (const address of await router.listen()) logger.info('listening', { url: address.type === 'http' ? address.url : listenerUrl(address) });
+  // One line per URL: a universal listener serves ws://, rs:// and http:// on its one port.
+  for (const address of await router.listen()) for (const url of address.urls) logger.info('listening', { url });
 }
 
 async function readStdin(): Promise<string> {
@@ -131,20 +133,22 @@ async function deriveKeyCommand(argv: string[]): Promise<number> {
     process.stderr.write(`switchyard derive-key: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const iterations = Number(values.iterations ?? DEFAULT_ITERATIONS);
+  const iterations = Number(values.iterations ?? PASSWORD_ITERATIONS);
   const keylen = Number(values.keylen ?? DEFAULT_KEYLEN);
-  if (!values.salt || !Number.isSafeInteger(iterations) || iterations < 1 || !Number.isSafeInteger(keylen) || keylen < 8 || keylen > 256) {
-    process.stderr.write(`switchyard derive-key: --salt is required; --iterations >= 1; 8 <= --keylen <= 256\n\n${USAGE}`);
+  if (values.salt === '' || !Number.isSafeInteger(iterations) || iterations < 1 || !Number.isSafeInteger(keylen) || keylen < 8 || keylen > 256) {
+    process.stderr.write(`switchyard derive-key: --salt must not be empty; --iterations >= 1; 8 <= --keylen <= 256\n\n${USAGE}`);
     return 2;
   }
+  const salt = values.salt ?? newSalt();
   if (process.stdin.isTTY) process.stderr.write('secret (then Enter, Ctrl-D): ');
   const secret = await readStdin();
   if (secret.length === 0) {
     process.stderr.write('switchyard derive-key: empty secret on stdin\n');
     return 2;
   }
-  const entry: Record<string, unknown> = { key: deriveKey(secret, values.salt, iterations, keylen), salt: values.salt, iterations, keylen };
+  const entry: Record<string, unknown> = { key: deriveKey(secret, salt, iterations, keylen), salt, iterations, keylen };
   if (values.role) entry.role = values.role;
+  else process.stderr.write('switchyard derive-key: add "role" (or pass --role) before pasting the entry under auth.wampcra.users\n');
   process.stdout.write(JSON.stringify(entry, null, 2) + '\n');
   return 0;
 }
@@ -163,6 +167,8 @@ async function main(argv: string[]): Promise<number | undefined> {
   if (config === undefined) return 1;
   if (options['check-config']) {
     process.stdout.write(`config ok: ${path}\n`);
+    // Rules that never decide or that a broader rule overrides are warnings: the config still runs.
+    for (const finding of lintConfig(config)) process.stdout.write(`warning: ${describeFinding(finding)}\n`);
     return 0;
   }
   // SWITCHYARD_LOG_LEVEL (debug | info | warn | error | silent) overrides the config's log.level.

@@ -11,6 +11,7 @@ import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './pr
 import { InternalCaller } from './internal-caller.js';
 import type { RoutedPeer } from './peer.js';
 import type { Authorizer } from '../realms/authorizer.js';
+import { UNLOGGED_REFUSALS, type RefusalReporter } from '../realms/refusals.js';
 import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
 
 /**
@@ -91,6 +92,8 @@ export class Dealer {
   observer: DealerObserver = {};
   /** Call latency (router/ops/metrics.ts); set by the router. */
   metrics: RoutingMetrics = NO_METRICS;
+  /** Message and log line of a refused REGISTER or CALL (realms/refusals.ts); set by the realm. */
+  refusals: RefusalReporter = UNLOGGED_REFUSALS;
 
   constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
 
@@ -140,7 +143,7 @@ export class Dealer {
     if (match === 'exact' && this.internal.has(procedure)) return reply(ErrorUri.procedureAlreadyExists, 'procedure is provided by the router');
     return then(this.authorizer.decide(session, procedure, 'register'), (decision) => {
       if (!session.isActive()) return;
-      if (!decision.allow) return reply(ErrorUri.notAuthorized, 'not authorized to register');
+      if (!decision.allow) return reply(ErrorUri.notAuthorized, this.refusals.refused(session, 'register', procedure, decision));
       this.addCallee(session, message, match, invoke as InvokePolicy, concurrency as number);
     });
   }
@@ -202,7 +205,9 @@ export class Dealer {
     }
     return then(this.authorizer.decide(session, procedure, 'call'), (decision) => {
       if (!session.isActive()) return;
-      if (!decision.allow) return session.sendError(MessageType.CALL, message.request, ErrorUri.notAuthorized, 'not authorized to call');
+      if (!decision.allow) {
+        return session.sendError(MessageType.CALL, message.request, ErrorUri.notAuthorized, this.refusals.refused(session, 'call', procedure, decision));
+      }
       const internal = this.internal.get(procedure);
       if (internal) return this.answerInternally(session, message, internal);
       return then(this.candidates(procedure), (registrations) => this.route(session, message, decision.disclose, registrations));
@@ -246,9 +251,10 @@ export class Dealer {
 
   private answerInternally(session: RoutedPeer, message: Call, handler: InternalProcedure): void {
     if (message.options.progress === true) return session.violation('progressive invocations of a router procedure');
-    const answer = (result: CallResult | void) => session.send({
-      type: MessageType.RESULT, request: message.request, details: {}, args: result?.args, kwargs: result?.kwargs,
-    });
+    const answer = (result: CallResult | void) => {
+      const failure = session.send({ type: MessageType.RESULT, request: message.request, details: {}, args: result?.args, kwargs: result?.kwargs });
+      if (failure) session.sendError(MessageType.CALL, message.request, ErrorUri.invalidArgument, `the result cannot be delivered: ${failure}`);
+    };
     const fail = (error: unknown) => {
       if (error instanceof WampError) {
         session.sendError(MessageType.CALL, message.request, error.uri, error.message, error.args, error.kwargs);
@@ -292,11 +298,6 @@ export class Dealer {
       invocationRequest: callee.session.invocationIds.next(), receiveProgress, streaming: progressive,
       timeoutMs: timeout as number, progressive, startedAt: this.metrics.callStarted(),
     };
-    calls.set(message.request, pending);
-    this.sessionInvocations(callee.session).set(pending.invocationRequest, pending);
-    callee.inFlight++;
-    if ((timeout as number) > 0) pending.timer = setTimeout(() => this.timeOut(pending), timeout as number);
-
     const details: Dict = {};
     if (registration.match !== 'exact') details.procedure = procedure;
     if (receiveProgress) details.receive_progress = true;
@@ -306,19 +307,38 @@ export class Dealer {
       details.caller_authid = session.authid;
       details.caller_authrole = session.authrole;
     }
-    callee.session.send({
+    // Sent before the call is recorded: a payload the callee's serializer cannot carry refuses
+    // the call (the callee never sees it) and leaves no state behind.
+    const failure = callee.session.send({
       type: MessageType.INVOCATION, request: pending.invocationRequest, registration: registration.id, details,
       args: message.args, kwargs: message.kwargs,
     });
+    if (failure) return reply(ErrorUri.invalidArgument, `the callee cannot receive this call: ${failure}`);
+    calls.set(message.request, pending);
+    this.sessionInvocations(callee.session).set(pending.invocationRequest, pending);
+    callee.inFlight++;
+    if ((timeout as number) > 0) pending.timer = setTimeout(() => this.timeOut(pending), timeout as number);
   }
 
   private continueInvocation(pending: PendingCall, message: Call): void {
     const final = message.options.progress !== true;
     if (final) pending.streaming = false;
-    pending.callee.session.send({
+    const failure = pending.callee.session.send({
       type: MessageType.INVOCATION, request: pending.invocationRequest, registration: pending.callee.registration.id,
       details: final ? {} : { progress: true }, args: message.args, kwargs: message.kwargs,
     });
+    if (failure) this.undeliverable(pending, `the callee cannot receive this call: ${failure}`, true);
+  }
+
+  /**
+   * A message of this call could not be encoded for its receiver: the call ends with one ERROR
+   * to the caller, and a callee that can be told so is interrupted.
+   */
+  private undeliverable(pending: PendingCall, text: string, interrupt: boolean): void {
+    this.complete(pending);
+    this.metrics.callFinished(pending.startedAt);
+    if (interrupt && pending.callee.session.hasFeature('callee', 'call_canceling')) this.interrupt(pending, 'killnowait');
+    pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.invalidArgument, text);
   }
 
   yield(session: RoutedPeer, message: Yield): void {
@@ -332,13 +352,15 @@ export class Dealer {
         pending.timer = setTimeout(() => this.timeOut(pending), pending.timeoutMs);
       }
       if (pending.receiveProgress) {
-        pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: { progress: true }, args: message.args, kwargs: message.kwargs });
+        const failure = pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: { progress: true }, args: message.args, kwargs: message.kwargs });
+        if (failure) this.undeliverable(pending, `a progressive result cannot be delivered: ${failure}`, true);
       }
       return;
     }
     this.complete(pending);
     this.metrics.callFinished(pending.startedAt);
-    pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: {}, args: message.args, kwargs: message.kwargs });
+    const failure = pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: {}, args: message.args, kwargs: message.kwargs });
+    if (failure) pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.invalidArgument, `the result cannot be delivered: ${failure}`);
   }
 
   invocationError(session: RoutedPeer, message: ErrorMessage): void {
@@ -346,10 +368,13 @@ export class Dealer {
     if (!pending) return;
     this.complete(pending);
     this.metrics.callFinished(pending.startedAt);
-    pending.caller.send({
+    const failure = pending.caller.send({
       type: MessageType.ERROR, requestType: MessageType.CALL, request: pending.callRequest, details: {},
       error: message.error, args: message.args, kwargs: message.kwargs,
     });
+    if (failure) {
+      pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.invalidArgument, `the callee's error ${message.error} cannot be delivered: ${failure}`);
+    }
   }
 
   cancel(session: RoutedPeer, message: Cancel): void {

@@ -21,6 +21,18 @@ export const LIMIT_SPECS = {
     max: 64 * MiB,
     why: 'one WAMP message after WELCOME; NATS, EMQX and crossbar all default to about 1 MB',
   },
+  maxPayloadElements: {
+    default: 100_000,
+    min: 100,
+    max: 100_000_000,
+    why: 'values in one message (map keys count): decoding costs ~0.1 µs each, so 1 MB of zeros would hold every session ~50 ms; counted before decoding',
+  },
+  maxPayloadDepth: {
+    default: 64,
+    min: 8,
+    max: 64,
+    why: 'nesting of one message; the encoders recurse, and deeper nesting would overflow the stack or slip past the binary/BigInt scan',
+  },
   preAuthMaxMessageBytes: {
     default: 64 * KiB,
     min: 1 * KiB,
@@ -32,6 +44,12 @@ export const LIMIT_SPECS = {
     min: 100,
     max: 300_000,
     why: 'a socket that never sends HELLO is closed instead of holding a slot forever (nexus 5 s)',
+  },
+  upgradeTimeoutMs: {
+    default: 5_000,
+    min: 100,
+    max: 60_000,
+    why: 'a connection whose upgrade request, RawSocket handshake or HTTP request head is not complete by then is closed (slowloris; nginx client_header_timeout, at a few seconds)',
   },
   authTimeoutMs: {
     default: 10_000,
@@ -97,7 +115,7 @@ export const LIMIT_SPECS = {
     default: 10_000,
     min: 1,
     max: 1_000_000,
-    why: 'total open transports; beyond it upgrades are refused with 503 rather than exhausting file descriptors',
+    why: 'every accepted connection, counted before its first byte; beyond it new ones are refused at once rather than exhausting file descriptors',
   },
   maxConnectionsPerIp: {
     default: 256,

@@ -1,7 +1,7 @@
 /**
- * One JSON line per event. Fields whose names look like credentials are redacted before writing,
- * so a careless `log.info('x', {ticket})` cannot leak a secret, and client-triggerable error
- * lines are rate limited so a flood of bad input cannot flood the log.
+ * One JSON line per event. Secrets are redacted before writing wherever they sit in the fields
+ * (nested objects and arrays too), so a careless `log.info('x', {user})` cannot leak one, and
+ * client-triggerable lines are rate limited so a flood of bad input cannot flood the log.
  */
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -12,19 +12,59 @@ export interface Logger {
   info(event: string, fields?: LogFields): void;
   warn(event: string, fields?: LogFields): void;
   error(event: string, fields?: LogFields): void;
-  /** Like `warn`, but at most `ratePerSecond` lines per event name per second; the rest are counted. */
-  limited(event: string, fields?: LogFields): void;
+  /**
+   * At `level` (default `warn`), but at most `ratePerSecond` lines per event name per second; the
+   * rest are counted and reported in one `log.suppressed` line.
+   */
+  limited(event: string, fields?: LogFields, level?: Exclude<LogLevel, 'silent'>): void;
 }
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-const SECRET_FIELD = /secret|ticket|signature|password|passwd|key|token|challenge|salt|authorization/i;
+
+/**
+ * Redaction goes by what a field holds, not by a substring of its name:
+ * - a field is secret-bearing when its name is (or ends with) a credential word: `secret`,
+ *   `password`, `ticket`, `signature`, `token`, `challenge`, `salt`, `authorization`, `cookie`,
+ *   `key` (`apiKey`, `derivedKey`), `privateKey`, …;
+ * - names of identifiers and flags that merely mention such a word are not: `keyId` (the HTTP
+ *   bridge key's id), `pubkey`/`publicKey`, `tokenConfigured`, `credentialId`, …;
+ * - under a secret-bearing name only strings and containers are redacted (whole); a boolean,
+ *   number or null says whether or how many, never what (`token: false` stays).
+ */
+const SECRET_NAME = /(secret|password|passwd|passphrase|ticket|signature|token|challenge|salt|authorization|cookie|key)s?$/;
+const NOT_SECRET = new Set(['keyid', 'keyids', 'pubkey', 'pubkeys', 'publickey', 'publickeys', 'tokenconfigured', 'credentialid']);
+const REDACTED = '[redacted]';
+const MAX_DEPTH = 8;
+
+/** Whether a field of this name holds a secret (case, `_` and `-` ignored). */
+export function isSecretName(name: string): boolean {
+  const normal = name.toLowerCase().replace(/[_-]/g, '');
+  return !NOT_SECRET.has(normal) && SECRET_NAME.test(normal);
+}
 
 export function redact(fields: LogFields): LogFields {
-  const out: LogFields = {};
-  for (const [name, value] of Object.entries(fields)) {
-    out[name] = SECRET_FIELD.test(name) ? '[redacted]' : value;
+  return redactValue(fields, 0, new WeakSet()) as LogFields;
+}
+
+function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH || seen.has(value)) return '[elided]';
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1, seen));
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value; // Date, Buffer: written as they serialize
+    const out: LogFields = {};
+    for (const [name, inner] of Object.entries(value)) {
+      out[name] = isSecretName(name) && holdsContent(inner) ? REDACTED : redactValue(inner, depth + 1, seen);
+    }
+    return out;
+  } finally {
+    seen.delete(value);
   }
-  return out;
+}
+
+function holdsContent(value: unknown): boolean {
+  return !(value === null || value === undefined || typeof value === 'boolean' || typeof value === 'number');
 }
 
 export interface LoggerOptions {
@@ -47,7 +87,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     write(JSON.stringify(line));
   };
 
-  const limited = (event: string, fields?: LogFields) => {
+  const limited = (event: string, fields?: LogFields, level: Exclude<LogLevel, 'silent'> = 'warn') => {
     const t = now();
     let window = windows.get(event);
     if (!window || t - window.start >= 1000) {
@@ -57,7 +97,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       if (windows.size > 1000) windows.clear();
       if (suppressed > 0) emit('warn', 'log.suppressed', { suppressedEvent: event, count: suppressed });
     }
-    if (window.count++ < ratePerSecond) emit('warn', event, fields);
+    if (window.count++ < ratePerSecond) emit(level, event, fields);
     else window.suppressed++;
   };
 

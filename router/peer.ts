@@ -12,7 +12,8 @@ export interface RoutedPeer {
   readonly authrole: string;
   /** INVOCATION request IDs toward this peer as callee: 1, 2, 3, … */
   readonly invocationIds: SequentialIds;
-  send(message: RouterMessage): void;
+  /** Undefined once sent; else why this peer's serializer cannot carry the message (nothing was sent). */
+  send(message: RouterMessage): string | void;
   sendError(requestType: number, request: number, error: string, message?: string, args?: unknown[], kwargs?: Dict): void;
   hasFeature(role: string, feature: string): boolean;
   /** The peer broke the protocol: end it with ABORT `wamp.error.protocol_violation`. */

@@ -6,15 +6,17 @@ import { CloseUri } from './protocol/errors.js';
 import { randomId } from './protocol/ids.js';
 import { Session, type SessionHost } from './session.js';
 import type { Transport } from './transport/transport.js';
-import type { ConnectionHandler, Listener } from './transport/listener.js';
-import { HttpBridgeListener } from './transport/http-bridge.js';
-import { RawSocketListener } from './transport/rawsocket.js';
-import { WebSocketListener, type ListeningAddress } from './transport/websocket.js';
+import type { ConnectionHandler, Listener, ListeningAddress } from './transport/listener.js';
+import type { HttpBridgeHost } from './transport/http-bridge.js';
+import { ConnectionLedger, type ConnectionSlot } from './transport/connection-ledger.js';
+import { SocketListener } from './transport/socket-listener.js';
+import { unappliedChanges } from './transport/reload-plan.js';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { AppAuthorizer } from '../realms/authorizer.js';
-import { AttachedWebSocket, type AttachOptions } from './transport/attach.js';
+import { warnPermissionFindings } from '../realms/permission-lint.js';
+import { AttachedRouter, type AttachOptions } from './transport/attach.js';
 import { RouterMetrics } from './ops/metrics.js';
 import { OpsServer, type OpsAddress } from './ops/ops-server.js';
 import { openInProcessSession, type InProcessIdentity, type InProcessSession } from './inprocess.js';
@@ -47,9 +49,10 @@ export interface Router {
   readonly stats: RouterStats;
   /**
    * Apply a new config without dropping sessions that are still allowed: realms are added,
-   * reconfigured or removed; listeners and limits need a restart and are left as they are.
+   * reconfigured or removed, listeners take their new `allowedOrigins`/`requireOrigin`. Returns
+   * (and logs as `config.not_applied` warnings) the JSON paths of changes that need a restart.
    */
-  reload(config: RouterConfig): void;
+  reload(config: RouterConfig): string[];
   /**
    * Serve WAMP on an existing http/https server (Express, Fastify) at `options.path` (default
    * `/ws`); origin, subprotocol, caps and limits as for a WebSocket listener. `close()` detaches.
@@ -81,9 +84,12 @@ class SwitchyardRouter implements Router, SessionHost {
   private readonly attached: Listener[] = [];
   private readonly sessions = new Set<Session>();
   private readonly liveIds = new Set<number>();
-  private readonly perAddress = new Map<string, number>();
-  private readonly everJoined = new Set<Session>();
-  private unauthenticated = 0;
+  /** Connection caps, counted per TCP connection from its accept (transport/connection-ledger.ts). */
+  readonly ledger: ConnectionLedger;
+  /** Each session's counted connection. */
+  private readonly slots = new Map<Session, ConnectionSlot>();
+  /** The config the router started with: a reload reports what differs from it and cannot be applied. */
+  private readonly config: RouterConfig;
   readonly stats: RouterStats = { closes: {} };
   private closing: Promise<void> | undefined;
   private allClosed: (() => void) | undefined;
@@ -95,16 +101,11 @@ class SwitchyardRouter implements Router, SessionHost {
 
   constructor(config: RouterConfig, readonly logger: Logger, private readonly extensions: RouterOptions = {}) {
     this.limits = config.limits;
+    this.config = config;
+    warnPermissionFindings(config, logger);
+    this.ledger = new ConnectionLedger(this.limits, () => this.closing !== undefined);
     for (const realm of config.realms) this.realms.set(realm.name, new Realm(realm, this.limits, logger, this.realmExtensions(realm.name)));
-    const handler: ConnectionHandler = {
-      admit: (remoteAddress) => this.admit(remoteAddress),
-      accept: (transport) => this.accept(transport),
-    };
-    this.listeners = config.listeners.map((listener) => listener.type === 'rawsocket'
-      ? new RawSocketListener(listener, this.limits, logger, handler)
-      : listener.type === 'http'
-        ? new HttpBridgeListener(listener, this.limits, logger, { realms: this.realms, admit: (address) => this.admit(address) })
-        : new WebSocketListener(listener, this.limits, logger, handler));
+    this.listeners = config.listeners.map((listener, i) => new SocketListener(i, listener, this.limits, logger, this.connectionHandler(), this.bridgeHost()));
     this.metrics = new RouterMetrics({
       sessionsByRealmAndMethod: () => this.sessionGroups(),
       pendingCallsByRealm: () => [...this.realms.values()].map((realm) => [realm.name, realm.dealer.pendingCallCount] as [string, number]),
@@ -131,6 +132,7 @@ class SwitchyardRouter implements Router, SessionHost {
   private opsHost() {
     return {
       metrics: this.metrics,
+      limits: this.limits,
       healthy: () => !this.closing,
       ready: () => this.listenersUp && this.realms.size > 0 && !this.closing,
       status: () => this.status(),
@@ -161,12 +163,18 @@ class SwitchyardRouter implements Router, SessionHost {
     return { authenticators: own(this.extensions.authenticators), authorizer: own(this.extensions.authorizers) };
   }
 
+  private connectionHandler(): ConnectionHandler {
+    return { ledger: this.ledger, accept: (transport, slot) => this.accept(transport, slot) };
+  }
+
+  /** The HTTP bridge serves requests while the router runs (its connections were counted by the listener). */
+  private bridgeHost(): HttpBridgeHost {
+    return { realms: this.realms, admit: () => !this.closing };
+  }
+
   attach(server: HttpServer | HttpsServer, options: AttachOptions = {}): void {
     if (this.closing) throw new Error('router is closed');
-    this.attached.push(new AttachedWebSocket(server, options, this.limits, this.logger, {
-      admit: (remoteAddress) => this.admit(remoteAddress),
-      accept: (transport) => this.accept(transport),
-    }));
+    this.attached.push(new AttachedRouter(server, options, this.limits, this.logger, this.connectionHandler(), this.bridgeHost()));
   }
 
   session(realm: string, identity: InProcessIdentity): Promise<InProcessSession> {
@@ -187,29 +195,18 @@ class SwitchyardRouter implements Router, SessionHost {
   }
 
   /**
-   * Connection caps (reliability §2.12 item 7): total, per remote address, and not yet
-   * authenticated, which bounds what an unauthenticated crowd can make the router hold.
+   * A session on a connection the listener counted (reliability §2.12 item 7: total, per remote
+   * address, not yet authenticated); an in-process session is counted here, without caps.
    */
-  admit(remoteAddress: string): boolean {
-    if (this.closing) return false;
-    if (this.sessions.size >= this.limits.maxConnections) return false;
-    if (this.unauthenticated >= this.limits.maxUnauthenticatedConnections) return false;
-    return (this.perAddress.get(remoteAddress) ?? 0) < this.limits.maxConnectionsPerIp;
-  }
-
-  private accept(transport: Transport): Session {
+  private accept(transport: Transport, slot?: ConnectionSlot): Session {
     const session = new Session(transport, this);
     this.sessions.add(session);
-    this.unauthenticated++;
-    const address = transport.info.remoteAddress;
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.slots.set(session, slot ?? this.ledger.track(transport.info.remoteAddress));
     return session;
   }
 
   sessionJoined(session: Session): void {
-    if (this.everJoined.has(session)) return;
-    this.everJoined.add(session);
-    this.unauthenticated--;
+    this.slots.get(session)?.authenticated();
   }
 
   findRealm(name: string): Realm | undefined {
@@ -229,17 +226,22 @@ class SwitchyardRouter implements Router, SessionHost {
 
   sessionClosed(session: Session, reason: string): void {
     if (!this.sessions.delete(session)) return;
-    if (!this.everJoined.delete(session)) this.unauthenticated--;
-    const address = session.transport.info.remoteAddress;
-    const count = (this.perAddress.get(address) ?? 1) - 1;
-    if (count === 0) this.perAddress.delete(address);
-    else this.perAddress.set(address, count);
+    // The listener releases a TCP connection's slot when the socket closes; this covers in-process ones.
+    this.slots.get(session)?.release();
+    this.slots.delete(session);
     this.stats.closes[reason] = (this.stats.closes[reason] ?? 0) + 1;
     this.metrics.closed(reason);
     if (this.sessions.size === 0) this.allClosed?.();
   }
 
-  reload(config: RouterConfig): void {
+  reload(config: RouterConfig): string[] {
+    const unapplied = unappliedChanges(this.config, config);
+    for (const path of unapplied) this.logger.warn('config.not_applied', { setting: path, reason: 'needs a restart; the running value stays' });
+    warnPermissionFindings(config, this.logger);
+    this.listeners.forEach((listener, i) => {
+      const next = config.listeners[i];
+      if (next) listener.reconfigure?.(next);
+    });
     for (const realmConfig of config.realms) {
       const realm = this.realms.get(realmConfig.name);
       if (realm) realm.reconfigure(realmConfig);
@@ -253,6 +255,7 @@ class SwitchyardRouter implements Router, SessionHost {
       for (const session of [...realm.sessions.values()]) session.goodbye(CloseUri.closeRealm, 'realm removed');
       realm.close();
     }
+    return unapplied;
   }
 
   close(reason: string = CloseUri.systemShutdown): Promise<void> {

@@ -3,6 +3,8 @@ import type { CredentialRef } from '../auth/credentials.js';
 import type { Logger } from './log.js';
 import type { Limits } from './limits.js';
 import { decodeClientMessage, isDict } from './protocol/decode.js';
+import { encodeFailureText } from './serializer/serializer.js';
+import { exceeds, type FrameShape, type ShapeBounds } from './serializer/shape.js';
 import { encodeMessage } from './protocol/encode.js';
 import { CloseUri, ErrorUri, ProtocolViolation } from './protocol/errors.js';
 import { CLIENT_ROLES, routerRoles } from './protocol/features.js';
@@ -78,8 +80,12 @@ export class Session implements TransportSink {
   private resumeTimer: NodeJS.Timeout | undefined;
   private backlog: ClientMessage[] = [];
   private readonly metrics: SessionMetrics;
+  /** Set once a message could not be encoded for this session (logged once per session). */
+  private loggedUndeliverable = false;
   /** The method of the login in progress, for the auth failure counter. */
   private attemptMethod = '';
+  /** The authid the login in progress asked for, for the failed-login log line. */
+  private attemptAuthid: string | undefined;
 
   constructor(readonly transport: Transport, private readonly host: SessionHost) {
     this.metrics = host.metrics ?? NO_METRICS;
@@ -133,11 +139,63 @@ export class Session implements TransportSink {
     }
     try {
       if (binary !== this.serializer.binary) throw new ProtocolViolation(`${binary ? 'binary' : 'text'} frame on ${this.serializer.subprotocol}`);
-      return decodeClientMessage(this.serializer.decode(frame));
+      const bounds = this.payloadBounds();
+      const shape = this.serializer.scan?.(frame, bounds);
+      if (shape && exceeds(shape, bounds)) return this.refuseShape(frame, shape);
+      return decodeClientMessage(this.serializer.decode(frame, shape));
     } catch (error) {
       this.violation(error instanceof ProtocolViolation ? error.message : 'message could not be deserialized');
       return undefined;
     }
+  }
+
+  private payloadBounds(): ShapeBounds {
+    const limits = this.host.limits;
+    return { maxElements: limits.maxPayloadElements, maxDepth: limits.maxPayloadDepth };
+  }
+
+  /**
+   * A frame over the element or depth cap is never decoded in full: only its head (type, request
+   * ID, options) is, to answer it. CALL gets ERROR `wamp.error.payload_size_exceeded` and reaches
+   * no callee; a YIELD or ERROR becomes that ERROR for the waiting caller; an acknowledged PUBLISH
+   * gets it too and reaches no subscriber. Any other message over the cap is a protocol violation.
+   */
+  private refuseShape(frame: Buffer | string, shape: FrameShape): undefined {
+    const limits = this.host.limits;
+    const what = shape.depth > limits.maxPayloadDepth
+      ? `nesting deeper than ${limits.maxPayloadDepth} (limits.maxPayloadDepth)`
+      : `more than ${limits.maxPayloadElements} values (limits.maxPayloadElements)`;
+    const type = this.decodeHead(frame, shape, 1)[0];
+    const payloadAt = typeof type === 'number' ? PAYLOAD_INDEX[type] : undefined;
+    if (payloadAt === undefined || this.state !== 'established') {
+      this.violation(`message with ${what}`);
+      return undefined;
+    }
+    const head = decodeClientMessage(this.decodeHead(frame, shape, payloadAt));
+    const text = `payload refused: ${what}`;
+    this.host.logger.limited('session.payload_refused', { session: this.id, type: messageName(head), reason: what });
+    this.metrics.messageIn(head.type, frameLength(frame));
+    switch (head.type) {
+      case MessageType.CALL:
+        this.sendError(MessageType.CALL, head.request, ErrorUri.payloadSizeExceeded, text);
+        return undefined;
+      case MessageType.PUBLISH:
+        if (head.options.acknowledge === true) this.sendError(MessageType.PUBLISH, head.request, ErrorUri.payloadSizeExceeded, text);
+        return undefined;
+      case MessageType.YIELD:
+      case MessageType.ERROR:
+        this.realm!.dealer.invocationError(this, {
+          type: MessageType.ERROR, requestType: MessageType.INVOCATION, request: head.request, details: {},
+          error: ErrorUri.payloadSizeExceeded, args: [text],
+        });
+        return undefined;
+    }
+    return undefined;
+  }
+
+  private decodeHead(frame: Buffer | string, shape: FrameShape, count: number): unknown[] {
+    const head = this.serializer.decode(this.serializer.head!(frame, shape, count));
+    return Array.isArray(head) ? head : [];
   }
 
   private dispatch(message: ClientMessage): void {
@@ -202,11 +260,33 @@ export class Session implements TransportSink {
 
   // ----- outbound -----
 
-  send(message: RouterMessage): void {
-    if (this.state === 'closed') return;
-    const frame = this.serializer.encode(encodeMessage(message));
+  /**
+   * Encode and queue one message. Returns undefined once sent (or when the session is closed),
+   * else why this session's serializer cannot carry the message: nothing was sent, and the caller
+   * answers whoever the message came from. Never throws for a payload, so a value that one
+   * receiver cannot take never aborts the session that sent it.
+   */
+  send(message: RouterMessage): string | undefined {
+    if (this.state === 'closed') return undefined;
+    let frame: Buffer | string;
+    try {
+      frame = this.serializer.encode(encodeMessage(message));
+    } catch (error) {
+      return this.undeliverable(message.type, encodeFailureText(this.serializer.name, error));
+    }
     this.metrics.messageOut(message.type, frameLength(frame));
     this.transport.send(frame);
+    return undefined;
+  }
+
+  /** Count a message this session could not be sent, and log it (once per session, rate limited). */
+  undeliverable(type: MessageType, reason: string): string {
+    this.metrics.undeliverable(type);
+    if (!this.loggedUndeliverable) {
+      this.loggedUndeliverable = true;
+      this.host.logger.limited('session.undeliverable', { session: this.id, serializer: this.serializer.name, type: MESSAGE_NAMES[type], reason });
+    }
+    return reason;
   }
 
   /** Send an already-encoded frame (fan-out encodes once per serializer). */
@@ -229,8 +309,26 @@ export class Session implements TransportSink {
   /** ABORT and close: for protocol violations and refused joins. Never answered by the peer. */
   abort(reason: string, message: string, closeCode: number = CloseCode.normal): void {
     if (this.state === 'closed') return;
-    this.closeReason ??= reason === ErrorUri.protocolViolation ? `protocol violation: ${message}` : reason;
     this.host.logger.limited('session.abort', { session: this.id || undefined, peer: this.transport.info.peer, reason, message });
+    this.sendAbort(reason, message, closeCode);
+  }
+
+  /**
+   * A refused login: ONE info line with realm, authid, method, peer and the server-side cause
+   * (never the secret, signature or challenge), then the same ABORT every refusal gets.
+   */
+  private refuseLogin(realm: string | undefined, deny: Deny): void {
+    if (this.state === 'closed') return;
+    this.metrics.authFailed(this.attemptMethod, deny.reason);
+    this.host.logger.limited('auth.failed', {
+      session: this.id || undefined, realm, authid: this.attemptAuthid, authmethod: this.attemptMethod, peer: this.transport.info.peer,
+      cause: deny.cause ?? 'refused', detail: deny.detail, reason: deny.reason,
+    }, 'info');
+    this.sendAbort(deny.reason, deny.message, CloseCode.normal);
+  }
+
+  private sendAbort(reason: string, message: string, closeCode: number): void {
+    this.closeReason ??= reason === ErrorUri.protocolViolation ? `protocol violation: ${message}` : reason;
     this.send({ type: MessageType.ABORT, details: { message }, reason });
     this.transport.close(closeCode, reason.slice(0, 100));
     this.finish(reason);
@@ -281,6 +379,7 @@ export class Session implements TransportSink {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.state === 'closing') this.finish(reason);
+      else if (this.state === 'authenticating') this.refuseLogin(this.realm?.name, { outcome: 'deny', reason: ErrorUri.protocolViolation, message: reason, cause: 'timeout' });
       else this.abort(ErrorUri.protocolViolation, reason);
     }, ms);
     this.timer.unref?.();
@@ -316,6 +415,7 @@ export class Session implements TransportSink {
 
     this.clientRoles = roles;
     this.attemptMethod = authenticator.authmethod;
+    this.attemptAuthid = details.authid as string | undefined;
     this.id = this.host.allocateSessionId();
     this.state = 'authenticating';
     this.startTimer(this.host.limits.authTimeoutMs, 'authentication timeout');
@@ -336,7 +436,9 @@ export class Session implements TransportSink {
     const challenge = this.pendingChallenge;
     // Single use: whatever the outcome, this challenge can never be answered again.
     this.pendingChallenge = undefined;
-    if (!challenge || !this.realm) return this.abort(ErrorUri.notAuthorized, 'no pending authentication');
+    if (!challenge || !this.realm) {
+      return this.refuseLogin(this.realm?.name, { outcome: 'deny', reason: ErrorUri.notAuthorized, message: 'no pending authentication', cause: 'replay' });
+    }
     const realm = this.realm;
     const outcome = await settle(() => challenge.verify(message.signature, message.extra));
     if (this.state !== 'authenticating') return;
@@ -346,14 +448,13 @@ export class Session implements TransportSink {
   private applyOutcome(realm: Realm, outcome: HelloOutcome): void {
     switch (outcome.outcome) {
       case 'deny':
-        this.metrics.authFailed(this.attemptMethod, outcome.reason);
-        this.host.logger.info('session.auth_failed', { session: this.id, realm: realm.name, peer: this.transport.info.peer, reason: outcome.reason });
-        return this.abort(outcome.reason, outcome.message);
+        return this.refuseLogin(realm.name, outcome);
       case 'challenge':
         this.realm = realm;
         this.pendingChallenge = outcome;
         this.attemptMethod = outcome.authmethod;
-        return this.send({ type: MessageType.CHALLENGE, authmethod: outcome.authmethod, extra: outcome.extra });
+        this.send({ type: MessageType.CHALLENGE, authmethod: outcome.authmethod, extra: outcome.extra });
+        return;
       case 'welcome':
         return this.join(realm, outcome.identity);
     }
@@ -361,13 +462,11 @@ export class Session implements TransportSink {
 
   private join(realm: Realm, identity: Identity): void {
     if (!realm.hasRole(identity.authrole)) {
-      this.metrics.authFailed(identity.authmethod, ErrorUri.noSuchRole);
-      return this.abort(ErrorUri.noSuchRole, 'no such role');
+      return this.refuseLogin(realm.name, { outcome: 'deny', reason: ErrorUri.noSuchRole, message: 'no such role', cause: 'no_such_role' });
     }
     // Revoked or expired between CHALLENGE and AUTHENTICATE: never WELCOME it.
     if (!realm.credentialValid({ credential: identity.credential, authmethod: identity.authmethod })) {
-      this.metrics.authFailed(identity.authmethod, ErrorUri.notAuthorized);
-      return this.abort(ErrorUri.notAuthorized, 'authentication failed');
+      return this.refuseLogin(realm.name, { outcome: 'deny', reason: ErrorUri.notAuthorized, message: 'authentication failed', cause: 'revoked' });
     }
     this.clearTimer();
     this.realm = realm;
@@ -449,6 +548,11 @@ function defaultRate(limits: Limits): RateSettings {
 function frameLength(frame: Buffer | string): number {
   return typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
 }
+
+/** Where Arguments|list starts in each message a client may send with a payload. */
+const PAYLOAD_INDEX: Partial<Record<number, number>> = {
+  [MessageType.CALL]: 4, [MessageType.PUBLISH]: 4, [MessageType.YIELD]: 3, [MessageType.ERROR]: 5,
+};
 
 function messageName(message: ClientMessage): string {
   return MESSAGE_NAMES[message.type] ?? String(message.type);

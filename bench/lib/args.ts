@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 /** Command-line flags of `npm run bench` (after `--`), with every figure bounded. */
 
-export const SCENARIOS = ['rpc', 'pubsub', 'fanout', 'sessions', 'handshake'] as const;
+export const SCENARIOS = ['rpc', 'pubsub', 'fanout', 'sessions', 'handshake', 'hostile'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

@@ -7,6 +7,7 @@ import { isValidId } from '../../router/protocol/ids.js';
 import { isReservedUri, isValidUri } from '../../router/protocol/uri.js';
 import type { Session } from '../../router/session.js';
 import type { Realm } from '../realm.js';
+import { provideValue } from './provide.js';
 
 /**
  * Session meta API (wamp-spec §10.1) and testaments (§7.7): `wamp.session.*` procedures, the
@@ -23,14 +24,37 @@ interface Testament {
 
 const SCOPES = new Set(['destroyed', 'detached']);
 
-/** The details a meta event or `wamp.session.get` shows of a session. */
-export function sessionDetails(session: Session): Dict {
-  return {
-    session: session.id, authid: session.authid, authrole: session.authrole, authmethod: session.authmethod,
-    authprovider: session.authprovider, authextra: session.authextra, realm: session.realm?.name,
-    transport: { type: session.transport.info.type, protocol: session.transport.info.protocol, peer: session.transport.info.peer },
-  };
+/** Which details of other sessions the session meta API shows a role (its config's `meta` setting). */
+export interface SessionDetailsShown {
+  authextra: boolean;
+  transport: boolean;
 }
+
+/**
+ * The details `wamp.session.get` and `wamp.session.on_join` give of a session: who it is, always;
+ * its authextra (e.g. a user's configured `extra`) and its transport (type, protocol, peer address)
+ * only where `shown` says, so granting the meta API to a monitor does not hand out every user's
+ * extra and address (issue 13.6).
+ */
+export function sessionDetails(session: Session, shown: SessionDetailsShown): Dict {
+  const details: Dict = {
+    session: session.id, authid: session.authid, authrole: session.authrole, authmethod: session.authmethod,
+    authprovider: session.authprovider, realm: session.realm?.name,
+  };
+  if (shown.authextra) details.authextra = session.authextra;
+  if (shown.transport) {
+    const info = session.transport.info;
+    details.transport = { type: info.type, protocol: info.protocol, peer: info.peer };
+  }
+  return details;
+}
+
+/** A small number per combination of `SessionDetailsShown`, to group on_join receivers. */
+function shownKey(shown: SessionDetailsShown): number {
+  return (shown.authextra ? 1 : 0) | (shown.transport ? 2 : 0);
+}
+
+const ON_JOIN = 'wamp.session.on_join';
 
 export class SessionMeta {
   private readonly testaments = new Map<Session, Testament[]>();
@@ -39,13 +63,10 @@ export class SessionMeta {
 
   constructor(private readonly realm: Realm, dealer: Dealer) {
     const provide = (name: string, handler: (caller: Session, args: unknown[], kwargs: Dict) => unknown) =>
-      dealer.provide(`wamp.session.${name}`, (caller, args, kwargs) => {
-        const result = handler(caller as Session, args, kwargs);
-        return result instanceof Promise ? result.then((value) => ({ args: [value] })) : { args: [result] };
-      });
+      provideValue(dealer, `wamp.session.${name}`, (caller, args, kwargs) => handler(caller as Session, args, kwargs));
     provide('count', (_c, args) => this.select(args[0]).length);
     provide('list', (_c, args) => this.select(args[0]).map((s) => s.id));
-    provide('get', (_c, args) => sessionDetails(this.find(args[0])));
+    provide('get', (caller, args) => sessionDetails(this.find(args[0]), realm.detailsShownTo(caller.authrole)));
     provide('kill', (caller, args, kwargs) => {
       const target = this.find(args[0]);
       if (target === caller) throw new WampError(ErrorUri.noSuchSession, 'a session cannot kill itself');
@@ -62,8 +83,19 @@ export class SessionMeta {
     provide('flush_testaments', (caller, args, kwargs) => this.flushTestaments(caller, kwargs.scope ?? args[0]));
   }
 
+  /** on_join: each receiver gets the details its own role may see of the new session (one publication per kind of receiver). */
   joined(session: Session): void {
-    this.realm.broker.publishInternal('wamp.session.on_join', [sessionDetails(session)], undefined, session);
+    const kinds = new Map<number, SessionDetailsShown>();
+    for (const subscription of this.realm.broker.matchSubscriptions(ON_JOIN)) {
+      for (const receiver of subscription.subscribers) {
+        const shown = this.realm.detailsShownTo(receiver.authrole);
+        kinds.set(shownKey(shown), shown);
+      }
+    }
+    for (const [key, shown] of kinds) {
+      const audience = (receiver: Session) => shownKey(this.realm.detailsShownTo(receiver.authrole)) === key;
+      this.realm.broker.publishInternal(ON_JOIN, [sessionDetails(session, shown)], undefined, session, audience);
+    }
   }
 
   /** On leave: the session's testaments (detached before destroyed, in insertion order), then on_leave. */
@@ -120,7 +152,7 @@ export class SessionMeta {
     if (!Array.isArray(tArgs) || !isDict(tKwargs) || !isDict(options)) throw new WampError(ErrorUri.invalidArgument, 'args must be a list, kwargs and publish_options dicts');
     if (typeof scope !== 'string' || !SCOPES.has(scope)) throw new WampError('wamp.error.testament_error', 'scope must be "destroyed" or "detached"');
     const decision = await this.realm.decider.decide(caller, topic, 'publish');
-    if (!decision.allow) throw new WampError(ErrorUri.notAuthorized, 'not authorized to publish the testament topic');
+    if (!decision.allow) throw new WampError(ErrorUri.notAuthorized, this.realm.refusals.refused(caller, 'publish', topic, decision, 'testament'));
     const list = this.testaments.get(caller) ?? [];
     list.push({ topic, args: tArgs, kwargs: tKwargs, options, scope: scope as Testament['scope'] });
     this.testaments.set(caller, list);

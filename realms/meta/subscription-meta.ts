@@ -1,52 +1,45 @@
 import type { Broker, Subscription } from '../../router/broker.js';
-import { isDict } from '../../router/protocol/decode.js';
+import { then, type MaybePromise } from '../../router/maybe-async.js';
 import { ErrorUri, WampError } from '../../router/protocol/errors.js';
 import type { Dict } from '../../router/protocol/messages.js';
-import { isMatchPolicy, isReservedUri } from '../../router/protocol/uri.js';
+import { isReservedUri } from '../../router/protocol/uri.js';
 import type { Dealer } from '../../router/dealer.js';
+import type { RoutedPeer } from '../../router/peer.js';
 import type { Session } from '../../router/session.js';
+import { provideCatalog, provideValue } from './provide.js';
+import type { MetaVisibility } from './visibility.js';
 
 /**
  * Subscription meta API (wamp-spec §10.3): `wamp.subscription.*` procedures and the
  * on_create/on_subscribe/on_unsubscribe/on_delete events. Subscriptions to `wamp.` topics (meta
- * subscribers) publish no events, so watching the meta API does not feed itself.
+ * subscribers) publish no events, so watching the meta API does not feed itself. Each caller and
+ * each event subscriber hears only of subscriptions whose topic its role may subscribe or publish
+ * (visibility.ts).
  */
 
 export function subscriptionDetails(s: Subscription): Dict {
   return { id: s.id, created: s.created, uri: s.uri, match: s.match };
 }
 
-export function installSubscriptionMeta(broker: Broker, dealer: Dealer): void {
-  const provide = (name: string, handler: (args: unknown[], kwargs: Dict) => unknown) =>
-    dealer.provide(`wamp.subscription.${name}`, (_caller, args, kwargs) => ({ args: [handler(args, kwargs)] }));
-  const find = (id: unknown): Subscription => {
-    const subscription = typeof id === 'number' ? broker.getSubscription(id) : undefined;
-    if (!subscription) throw new WampError(ErrorUri.noSuchSubscription, 'no such subscription');
-    return subscription;
-  };
-  provide('list', () => {
-    const out: Record<string, number[]> = { exact: [], prefix: [], wildcard: [] };
-    for (const s of broker.subscriptions()) out[s.match]!.push(s.id);
-    return out;
+export function installSubscriptionMeta(broker: Broker, dealer: Dealer, visibility: MetaVisibility): void {
+  const provide = (name: string, handler: (caller: RoutedPeer, args: unknown[]) => MaybePromise<unknown>) =>
+    provideValue(dealer, `wamp.subscription.${name}`, handler);
+  const { find } = provideCatalog(dealer, visibility, {
+    kind: 'subscription', entries: () => broker.subscriptions(), byId: (id) => broker.getSubscription(id),
+    lookup: (uri, match) => broker.lookupSubscription(uri, match), missing: ErrorUri.noSuchSubscription,
   });
-  provide('lookup', (args) => {
-    const [uri, options] = args;
-    const match = isDict(options) && options.match !== undefined ? options.match : 'exact';
-    if (typeof uri !== 'string' || !isMatchPolicy(match)) throw new WampError(ErrorUri.invalidArgument, 'lookup(uri, {match})');
-    return broker.lookupSubscription(uri, match)?.id ?? null;
-  });
-  provide('match', (args) => {
+  provide('match', (caller, args) => {
     if (typeof args[0] !== 'string') throw new WampError(ErrorUri.invalidArgument, 'match(uri)');
-    const ids = broker.matchSubscriptions(args[0]).map((s) => s.id);
-    return ids.length > 0 ? ids : null;
+    return then(visibility.filter(caller, 'subscription', broker.matchSubscriptions(args[0])), (shown) =>
+      (shown.length > 0 ? shown.map((s) => s.id) : null));
   });
-  provide('get', (args) => subscriptionDetails(find(args[0])));
-  provide('list_subscribers', (args) => [...find(args[0]).subscribers].map((s) => s.id));
-  provide('count_subscribers', (args) => find(args[0]).subscribers.size);
+  provide('get', (caller, args) => then(find(caller, args[0]), subscriptionDetails));
+  provide('list_subscribers', (caller, args) => then(find(caller, args[0]), (s) => [...s.subscribers].map((x) => x.id)));
+  provide('count_subscribers', (caller, args) => then(find(caller, args[0]), (s) => s.subscribers.size));
 
   const publish = (event: string, session: Session, subscription: Subscription, payload: unknown) => {
     if (isReservedUri(subscription.uri)) return;
-    broker.publishInternal(`wamp.subscription.${event}`, [session.id, payload]);
+    void visibility.publish(`wamp.subscription.${event}`, 'subscription', subscription.uri, [session.id, payload]);
   };
   broker.observer = {
     subscriptionCreated: (s, sub) => publish('on_create', s, sub, subscriptionDetails(sub)),

@@ -74,6 +74,8 @@ export interface MetricsSource {
 export interface SessionMetrics {
   messageIn(type: number, bytes: number): void;
   messageOut(type: number, bytes: number): void;
+  /** A message the receiver's serializer could not carry (not sent; its sender was answered). */
+  undeliverable(type: number): void;
   authSucceeded(method: string): void;
   authFailed(method: string, reason: string): void;
 }
@@ -94,6 +96,7 @@ export class RouterMetrics implements SessionMetrics, RoutingMetrics {
   readonly registry = new Registry();
   private readonly inCount = new Float64Array(TYPES + 1);
   private readonly outCount = new Float64Array(TYPES + 1);
+  private readonly undeliverableCount = new Float64Array(TYPES + 1);
   private bytesInTotal = 0;
   private bytesOutTotal = 0;
   private readonly closeReasons = new Set<string>();
@@ -112,6 +115,10 @@ export class RouterMetrics implements SessionMetrics, RoutingMetrics {
     };
     new Counter({ name: 'switchyard_messages_in_total', help: 'WAMP messages received, by type', labelNames: ['type'], registers: [registry], collect: fromArray(this.inCount) });
     new Counter({ name: 'switchyard_messages_out_total', help: 'WAMP messages sent, by type', labelNames: ['type'], registers: [registry], collect: fromArray(this.outCount) });
+    new Counter({
+      name: 'switchyard_undeliverable_messages_total', help: 'Messages not sent because the receiver\'s serializer cannot carry a value in them, by type',
+      labelNames: ['type'], registers: [registry], collect: fromArray(this.undeliverableCount),
+    });
     const metrics = this;
     new Counter({
       name: 'switchyard_bytes_in_total', help: 'Bytes of WAMP messages received (serialized frames)', registers: [registry],
@@ -163,6 +170,10 @@ export class RouterMetrics implements SessionMetrics, RoutingMetrics {
     this.bytesOutTotal += bytes;
   }
 
+  undeliverable(type: number): void {
+    this.undeliverableCount[type > TYPES ? TYPES : type]++;
+  }
+
   authSucceeded(method: string): void {
     this.authSuccess.inc({ method });
   }
@@ -208,6 +219,7 @@ export class RouterMetrics implements SessionMetrics, RoutingMetrics {
 export const NO_METRICS: SessionMetrics & RoutingMetrics = {
   messageIn() {},
   messageOut() {},
+  undeliverable() {},
   authSucceeded() {},
   authFailed() {},
   callStarted: () => 0,

@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { bind } from '../transport/listener.js';
+import { ConnectionLedger } from '../transport/connection-ledger.js';
+import { gatedOf, SocketGate } from '../transport/socket-gate.js';
+import type { Limits } from '../limits.js';
 import { constantTimeEqual } from '../../auth/crypto.js';
 import type { OpsConfig } from '../config.js';
 import type { Logger } from '../log.js';
@@ -14,10 +17,15 @@ import { STATUS_PAGE } from './status-page.js';
  * With `token` set, every path needs `Authorization: Bearer <token>` (compared in constant time).
  * Without a token, the Host header must name the bound address or `localhost`, so that a web page
  * cannot read the endpoint through DNS rebinding. No CORS headers are ever sent.
+ *
+ * Connections are counted and timed like a listener's (socket-gate.ts: `maxConnectionsPerIp`,
+ * `maxConnections`, a complete request head within `upgradeTimeoutMs`), in a count of their own,
+ * so that a router full of WAMP clients can still be scraped.
  */
 
 export interface OpsHost {
   readonly metrics: RouterMetrics;
+  readonly limits: Limits;
   /** Listening and not shutting down. */
   healthy(): boolean;
   /** Listeners up and realms loaded. */
@@ -35,6 +43,7 @@ const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export class OpsServer {
   private readonly http: Server;
+  private readonly gate: SocketGate;
   private boundPort = 0;
 
   constructor(private readonly config: OpsConfig, private readonly host: OpsHost, private readonly logger: Logger) {
@@ -46,12 +55,14 @@ export class OpsServer {
       });
     });
     this.http.on('clientError', (_error, socket) => socket.destroy());
-    this.http.requestTimeout = 10_000;
-    this.http.headersTimeout = 5_000;
+    this.http.prependListener('request', (req: IncomingMessage, res: ServerResponse) => gatedOf(req.socket)?.requestStarted(res));
+    this.gate = new SocketGate({
+      ledger: new ConnectionLedger(host.limits), limits: host.limits, logger, trustProxy: false, secureContext: undefined, refusal: 'http', setting: 'ops',
+    }, (connection) => this.http.emit('connection', connection.socket));
   }
 
   async listen(): Promise<OpsAddress> {
-    const { address, urlHost } = await bind(this.http, this.config.port, this.config.host);
+    const { address, urlHost } = await bind(this.gate.server, this.config.port, this.config.host);
     this.boundPort = address.port;
     const url = `http://${urlHost}:${address.port}`;
     this.logger.info('ops.listening', { url, token: this.config.token !== undefined });
@@ -59,11 +70,10 @@ export class OpsServer {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.http.listening) return resolve();
-      this.http.close(() => resolve());
-      this.http.closeAllConnections();
-    });
+    if (!this.gate.server.listening) return Promise.resolve();
+    const stopped = this.gate.stop();
+    this.gate.terminateAll();
+    return stopped;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

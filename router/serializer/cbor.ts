@@ -1,12 +1,19 @@
-import { Encoder } from 'cbor-x';
-import { checkMaxIdExact, widenLargeIntegers, type Serializer } from './serializer.js';
+import { Decoder, Encoder } from 'cbor-x';
+import { binaryHead, scanCbor } from './shape.js';
+import { checkMaxIdExact, narrowSafeIntegers, widenLargeIntegers, type Serializer } from './serializer.js';
 
-// Same choices as msgpack: no record/structure extensions, plain objects, 64-bit ints as numbers,
-// and no tag for typed arrays so binary stays a plain CBOR byte string for every client.
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0]);
+// Same choices as msgpack: no record/structure extensions, plain objects, and no tag for typed
+// arrays so binary stays a plain CBOR byte string for every client. BigInt is written as a 64-bit
+// integer when it fits and as a bignum (tag 2/3) beyond; bignums decode to BigInt.
+const OPTIONS = { useRecords: false, mapsAsObjects: true, tagUint8Array: false };
+// 64-bit integers as numbers: fast, and exact up to 2^53 (every WAMP ID).
+const encoder = new Encoder({ ...OPTIONS, int64AsNumber: true } as ConstructorParameters<typeof Encoder>[0]);
+// For the rare frame whose scan saw a 64-bit integer beyond 2^53: BigInt, so it stays exact.
+const wideDecoder = new Decoder({ ...OPTIONS, int64AsNumber: false } as ConstructorParameters<typeof Decoder>[0]);
 
 // 2^53 as a CBOR unsigned integer with an 8-byte argument.
 const MAX_ID_LITERALS = [Buffer.from('1b0020000000000000', 'hex')];
+const UNBOUNDED = { maxElements: Infinity, maxDepth: Infinity };
 
 export const cborSerializer: Serializer = {
   name: 'cbor',
@@ -16,10 +23,13 @@ export const cborSerializer: Serializer = {
   encode(message) {
     return encoder.encode(widenLargeIntegers(message));
   },
-  decode(frame) {
+  decode(frame, shape) {
     if (typeof frame === 'string') throw new Error('cbor frame must be binary');
-    const value = encoder.decode(frame);
+    const wide = (shape ?? scanCbor(frame, UNBOUNDED)).wideIntegers;
+    const value = wide ? narrowSafeIntegers(wideDecoder.decode(frame)) : encoder.decode(frame);
     checkMaxIdExact(value, frame, MAX_ID_LITERALS);
     return value;
   },
+  scan: scanCbor,
+  head: (frame, shape, count) => binaryHead(frame, shape, count, 0x80),
 };

@@ -1,9 +1,13 @@
 import { C1, Packr } from 'msgpackr';
+import { binaryHead, scanMsgpack } from './shape.js';
 import { checkMaxIdExact, widenLargeIntegers, type Serializer } from './serializer.js';
 
-// Plain maps as objects, no record extension (clients do not speak it), and 64-bit integers
-// decoded as numbers: WAMP IDs stop at 2^53, which a JS number holds exactly.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
+// Plain maps as objects, no record extension (clients do not speak it). 64-bit integers decode
+// as numbers when a number holds them exactly (every WAMP ID does) and as BigInt beyond that, so
+// a big integer crosses to other serializers unchanged. Beyond 64 bits msgpack cannot carry an
+// integer: encoding throws and only that receiver's delivery fails.
+// (`auto` is missing from msgpackr's typings but documented and implemented.)
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', moreTypes: false });
 
 // 2^53 as uint64 and as int64.
 const MAX_ID_LITERALS = [Buffer.from('cf0020000000000000', 'hex'), Buffer.from('d30020000000000000', 'hex')];
@@ -24,4 +28,6 @@ export const msgpackSerializer: Serializer = {
     checkMaxIdExact(value, frame, MAX_ID_LITERALS);
     return value;
   },
+  scan: scanMsgpack,
+  head: (frame, shape, count) => binaryHead(frame, shape, count, 0x90),
 };

@@ -14,10 +14,38 @@ export interface Serializer {
   readonly rawSocketId: number;
   /** Whether frames are binary (msgpack, cbor) or text (json). */
   readonly binary: boolean;
+  /**
+   * Throws when the message holds a value this format cannot carry (an integer beyond 64 bits in
+   * msgpack, NaN in JSON, ...); `encodeFailureText` says which, for the ERROR to the sender.
+   */
   encode(message: unknown[]): Buffer | string;
-  /** Throws on malformed input; the caller turns that into a protocol violation. */
-  decode(frame: Buffer | string): unknown;
+  /**
+   * Throws on malformed input; the caller turns that into a protocol violation. `shape` is the
+   * frame's `scan`, when the caller already has it.
+   */
+  decode(frame: Buffer | string, shape?: FrameShape): unknown;
+  /**
+   * Counts values and nesting without building them (router/serializer/shape.ts). Absent for the
+   * in-process pass-through, whose frames are never decoded.
+   */
+  scan?(frame: Buffer | string, bounds: ShapeBounds): FrameShape;
+  /** A frame holding only the first `count` elements of the frame's top-level array. */
+  head?(frame: Buffer | string, shape: FrameShape, count: number): Buffer | string;
 }
+
+/** A value the receiver's format cannot carry; its message says which, in words for the sender. */
+export class UncarriableValue extends Error {}
+
+/** Why `serializer` could not encode a message, as the text of the ERROR its sender gets. */
+export function encodeFailureText(serializer: SerializerName, error: unknown): string {
+  if (error instanceof UncarriableValue) return error.message;
+  const text = String((error as Error)?.message ?? error);
+  if (text.includes('too large to fit in MessagePack 64-bit')) return 'an integer beyond 64 bits cannot be carried by msgpack';
+  if (error instanceof RangeError && text.includes('call stack')) return `the payload is nested too deeply for ${serializer}`;
+  return `${serializer} could not encode the payload: ${text.slice(0, 120)}`;
+}
+
+import type { FrameShape, ShapeBounds } from './shape.js';
 
 const MAX_UINT32 = 0xffff_ffff;
 /** 2^53, the largest WAMP ID; beyond it a JS number is no longer an exact integer. */
@@ -53,6 +81,25 @@ export function widenLargeIntegers(value: unknown, depth = 0): unknown {
   }
   return copy ?? value;
 }
+
+/**
+ * A decoder in 64-bit mode yields BigInt for every 64-bit integer; those that a number holds
+ * exactly (IDs, counts, options) become numbers again, larger ones stay BigInt. Only used for
+ * frames whose scan found an integer beyond 2^53, so ordinary frames are never walked.
+ */
+export function narrowSafeIntegers(value: unknown, depth = 0): unknown {
+  if (typeof value === 'bigint') return value >= -MAX_WAMP_BIG && value <= MAX_WAMP_BIG ? Number(value) : value;
+  if (value === null || typeof value !== 'object' || depth > 64 || ArrayBuffer.isView(value)) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = narrowSafeIntegers(value[i], depth + 1);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) record[key] = narrowSafeIntegers(record[key], depth + 1);
+  return value;
+}
+
+const MAX_WAMP_BIG = BigInt(MAX_WAMP_INTEGER);
 
 /**
  * JSON, msgpack (in number mode) and CBOR all round an integer just above 2^53 down to 2^53, which

@@ -1,5 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTTP_AUTHMETHOD, NonceStore, verifySignature } from '../../auth/http-signature.js';
 import type { Realm } from '../../realms/realm.js';
 import type { ListenerConfig } from '../config.js';
@@ -11,8 +10,8 @@ import { ErrorUri } from '../protocol/errors.js';
 import { randomId, SequentialIds } from '../protocol/ids.js';
 import { MessageType, type Call, type Dict, type RouterMessage } from '../protocol/messages.js';
 import { TokenBucket } from '../rate-limit.js';
-import { bind, clientAddress, originAllowed, type Listener, type ListeningAddress } from './listener.js';
-import { loadTlsOptions } from './tls.js';
+import { clientAddress } from './listener.js';
+import type { OriginPolicy } from './origin.js';
 
 /**
  * The HTTP bridge (issue 9): deploy scripts and backends without a WAMP client publish or call
@@ -128,61 +127,63 @@ class HttpError extends Error {
   }
 }
 
-export class HttpBridgeListener implements Listener {
-  private readonly http: Server;
+/** The bridge's routes, for a listener that serves other things on the same port. */
+export function isBridgePath(pathname: string): boolean {
+  return Object.hasOwn(ROUTES, pathname);
+}
+
+/**
+ * The bridge's request handling, wherever requests come from: an `http` listener, a `universal`
+ * one (beside WebSocket and RawSocket), or an application server via `router.attach()`.
+ */
+export class HttpBridge {
   private readonly nonces: NonceStore;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly inFlight = new Set<HttpCaller>();
 
   constructor(
-    private readonly config: ListenerConfig,
+    private readonly config: Pick<ListenerConfig, 'trustProxy'>,
     private readonly limits: Limits,
     private readonly logger: Logger,
     private readonly host: HttpBridgeHost,
+    /** Shared with WebSocket on the same port; a reload updates it in place. */
+    private readonly origins: OriginPolicy,
+    /** Where the routes are mounted (`""`, or an application's prefix such as `/wamp`). */
+    private readonly prefix = '',
   ) {
     this.nonces = new NonceStore({ nonceTtlMs: limits.httpNonceTtlMs, maxNonces: limits.httpMaxNonces });
-    const handle = (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (error instanceof HttpError) return respond(res, error.status);
-        this.logger.error('http.failed', { error: error instanceof Error ? error.message : String(error) });
-        respond(res, 500);
-      });
-    };
-    this.http = config.tls ? createHttpsServer(loadTlsOptions(config.tls), handle) : createHttpServer(handle);
-    this.http.requestTimeout = limits.httpRequestTimeoutMs;
-    this.http.headersTimeout = Math.min(10_000, limits.httpRequestTimeoutMs);
-    this.http.on('clientError', (_error, socket) => socket.destroy());
   }
 
-  async listen(): Promise<ListeningAddress> {
-    const { address, urlHost } = await bind(this.http, this.config.port, this.config.host);
-    const scheme = this.config.tls ? 'https' : 'http';
-    return { type: 'http', host: address.address, port: address.port, path: '', url: `${scheme}://${urlHost}:${address.port}` };
+  /** The route `req` asks for (without the prefix), or undefined when it is not the bridge's. */
+  route(req: IncomingMessage): string | undefined {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (!pathname.startsWith(this.prefix)) return undefined;
+    const route = pathname.slice(this.prefix.length);
+    return isBridgePath(route) ? route : undefined;
   }
 
-  stopAccepting(): Promise<void> {
-    return new Promise((resolve) => {
-      this.http.close(() => resolve());
-      this.http.closeIdleConnections?.();
+  /** Answer one request (a bridge route; anything else is 404). */
+  serve(req: IncomingMessage, res: ServerResponse): void {
+    this.handle(req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) return respond(res, error.status);
+      this.logger.error('http.failed', { error: error instanceof Error ? error.message : String(error) });
+      respond(res, 500);
     });
   }
 
   terminateAll(): void {
     for (const caller of this.inFlight) caller.fail(ErrorUri.canceled, ['router is shutting down']);
-    this.http.closeAllConnections?.();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const method = ROUTES[url.pathname];
-    if (method === undefined) return respond(res, 404);
-    if (!originAllowed(req, this.config)) {
-      this.logger.limited('listener.origin_refused', { origin: req.headers.origin, peer: req.socket.remoteAddress });
-      return respond(res, 403);
-    }
+    const route = this.route(req);
+    if (route === undefined) return respond(res, 404);
+    const url = new URL(route + new URL(req.url ?? '/', 'http://localhost').search, 'http://localhost');
+    const method = ROUTES[route]!;
+    if (!this.origins.check(req, this.logger)) return respond(res, 403);
     if (req.method !== method) return respond(res, 405, undefined, { allow: method });
     if (!this.host.admit(clientAddress(req, this.config.trustProxy))) return respond(res, 503);
-    if (url.pathname === '/auth/challenge') return this.challenge(url, res);
+    if (route === '/auth/challenge') return this.challenge(url, res);
 
     const keyId = header(req, 'x-switchyard-key');
     const nonce = header(req, 'x-switchyard-nonce');
@@ -192,14 +193,14 @@ export class HttpBridgeListener implements Listener {
     if (keyId === undefined || nonce === undefined || signature === undefined) return respond(res, 401);
     if (!KEY_ID.test(keyId) || !NONCE.test(nonce) || !SIGNATURE.test(signature)) return respond(res, 401);
 
-    const body = await readBody(req, this.limits.httpMaxBodyBytes);
+    const body = await readBody(req, this.limits.httpMaxBodyBytes, this.limits.httpRequestTimeoutMs);
     const request = parseJson(body);
     const realm = typeof request?.realm === 'string' ? this.host.realms.get(request.realm) : undefined;
     const key = realm?.httpKey(keyId);
     // Always verify (with a throwaway secret for an unknown key), so timing says nothing.
     const verified = verifySignature(key?.secret, req.method!, url.pathname, nonce, body, signature);
     if (!fresh || !verified || !key || !realm || !request) {
-      this.logger.limited('http.refused', { key: keyId, peer: clientAddress(req, this.config.trustProxy) });
+      this.logger.limited('http.refused', { keyId, peer: clientAddress(req, this.config.trustProxy) });
       return respond(res, 401);
     }
     const wait = this.bucket(`${realm.name}\u0000${keyId}`).take(1);
@@ -272,8 +273,6 @@ export class HttpBridgeListener implements Listener {
     return bucket;
   }
 
-  /** As on the WebSocket listener: the last X-Forwarded-For address behind a trusted proxy. */
-
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -281,13 +280,21 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** The body, or HttpError 413 as soon as it is known to exceed `max` bytes. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+/**
+ * The body, or HttpError 413 as soon as it is known to exceed `max` bytes, or 408 (and the
+ * connection closed) when it has not arrived within `timeoutMs` (a trickled body).
+ */
+function readBody(req: IncomingMessage, max: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) return Promise.reject(new HttpError(413));
-  return new Promise((resolve, reject) => {
+  let timer: NodeJS.Timeout | undefined;
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    timer = setTimeout(() => {
+      req.removeAllListeners('data');
+      reject(new HttpError(408));
+    }, timeoutMs);
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
@@ -300,7 +307,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', () => reject(new HttpError(400)));
-  });
+  }).finally(() => clearTimeout(timer));
 }
 
 function parseJson(body: Buffer): Dict | undefined {
@@ -321,7 +328,7 @@ function respond(res: ServerResponse, status: number, body?: Dict, headers: Reco
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
-    ...(status === 413 ? { connection: 'close' } : {}),
+    ...(status === 413 || status === 408 ? { connection: 'close' } : {}),
   });
   res.end(text);
 }

@@ -1,33 +1,41 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 import type { ListenerConfig } from '../config.js';
+import type { ConnectionLedger, ConnectionSlot } from './connection-ledger.js';
 import type { Transport, TransportSink } from './transport.js';
 
 /** What a listener asks of the router for every new connection. */
 export interface ConnectionHandler {
-  /** May a new connection from this address be accepted now (connection caps)? */
-  admit(remoteAddress: string): boolean;
-  /** Create the session for a new transport and return where its frames go. */
-  accept(transport: Transport): TransportSink;
+  /** The router's connection counts; every listener's gate opens a slot per accepted connection. */
+  readonly ledger: ConnectionLedger;
+  /** Create the session for a new transport on its counted connection; return where its frames go. */
+  accept(transport: Transport, slot: ConnectionSlot): TransportSink;
 }
 
 export interface ListeningAddress {
   type: ListenerConfig['type'];
   host: string;
   port: number;
-  /** WebSocket path; empty for RawSocket. */
+  /** WebSocket path; empty for RawSocket and the HTTP bridge. */
   path: string;
-  /** `ws://`, `wss://`, `rs://` (RawSocket) or `rss://` (RawSocket over TLS). */
+  /**
+   * `ws://host:port/path` (`wss://`), `rs://host:port` (RawSocket; `rss://` with TLS) or
+   * `http://host:port` (the HTTP bridge; `https://`). A universal listener has one per protocol.
+   */
   url: string;
+  /** Every URL the listener serves: for a universal listener ws, rs and http; else just `url`. */
+  urls: string[];
 }
 
-/** One configured listener, whatever it speaks (WebSocket or RawSocket). */
+/** One configured listener, whatever it speaks (WebSocket, RawSocket, the HTTP bridge, or all on one port). */
 export interface Listener {
   listen(): Promise<ListeningAddress>;
   /** Stop accepting connections. Existing sessions are closed by the router first. */
   stopAccepting(): Promise<void>;
   /** Terminate whatever is still open (after the graceful close window). */
   terminateAll(): void;
+  /** Apply what a config reload may change on a listener: `allowedOrigins` and `requireOrigin`. */
+  reconfigure?(config: ListenerConfig): void;
 }
 
 /** Bind `server` and resolve with the address, the host as it goes in a URL (IPv6 in brackets). */
@@ -41,22 +49,6 @@ export function bind(server: Server, port: number, host: string): Promise<{ addr
       resolve({ address, urlHost: address.family === 'IPv6' ? `[${address.address}]` : address.address });
     });
   });
-}
-
-/**
- * Browsers always send Origin; a page on a foreign origin must not ride the user's cookies into
- * the router (CSWSH). Same-origin and allowlisted origins pass; no Origin means a non-browser
- * client, accepted unless `requireOrigin`.
- */
-export function originAllowed(req: IncomingMessage, rules: { allowedOrigins: string[]; requireOrigin: boolean }): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return !rules.requireOrigin;
-  if (rules.allowedOrigins.includes('*') || rules.allowedOrigins.includes(origin)) return true;
-  try {
-    return new URL(origin).host === req.headers.host;
-  } catch {
-    return false;
-  }
 }
 
 /** The client's address; behind a trusted reverse proxy, the last one it appended to X-Forwarded-For. */

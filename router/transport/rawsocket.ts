@@ -1,16 +1,15 @@
 import { isUtf8 } from 'node:buffer';
-import { createServer as createTcpServer, isIP, type Server, type Socket } from 'node:net';
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
 import type { ListenerConfig } from '../config.js';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../log.js';
 import { serializerByRawSocketId } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
-import { bind, type ConnectionHandler, type Listener, type ListeningAddress } from './listener.js';
+import type { ConnectionHandler } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
 import { batchWrites } from './write-batch.js';
-import { loadTlsOptions } from './tls.js';
+import type { GatedConnection } from './socket-gate.js';
 import type { TransportInfo, TransportSink } from './transport.js';
 
 /**
@@ -234,93 +233,51 @@ export class RawSocketTransport extends MonitoredTransport {
   }
 }
 
-/** One accepted TCP connection before and after its RawSocket handshake. */
-interface Connection {
-  /** What RawSocket is spoken on: the TCP socket, or the TLS socket over it. */
-  readonly socket: Socket;
-  readonly raw: Socket;
-  timer: NodeJS.Timeout | undefined;
-  transport: RawSocketTransport | undefined;
-}
-
-export class RawSocketListener implements Listener {
-  private readonly server: Server;
-  private readonly connections = new Set<Connection>();
-  /** Connections that have not completed the RawSocket handshake yet. */
-  private pending = 0;
+/**
+ * The RawSocket side of a listener (a `rawsocket` listener, or a `universal` one whose connection
+ * started with 0x7F): the handshake on a connection the SocketGate admitted (and times out), then
+ * the transport.
+ */
+export class RawSocketAcceptor {
   private readonly transports = new Set<RawSocketTransport>();
   private readonly housekeeper: Housekeeper;
   private readonly maxInboundBytes: number;
   private readonly lengthExponent: number;
   private stopping = false;
-  private readonly secureContext: SecureContext | undefined;
 
   constructor(
-    private readonly config: ListenerConfig,
+    private readonly config: Pick<ListenerConfig, 'serializers' | 'trustProxy'>,
     private readonly limits: Limits,
     private readonly logger: Logger,
     private readonly handler: ConnectionHandler,
   ) {
     this.maxInboundBytes = Math.min(limits.maxMessageBytes, RAWSOCKET_MAX_LENGTH);
     this.lengthExponent = lengthExponentFor(this.maxInboundBytes);
-    this.secureContext = config.tls ? createSecureContext(loadTlsOptions(config.tls)) : undefined;
-    this.server = createTcpServer((socket) => this.connected(socket));
     this.housekeeper = new Housekeeper(limits, (now, pingDue) => {
       for (const transport of this.transports) transport.tick(now, pingDue);
     });
   }
 
-  async listen(): Promise<ListeningAddress> {
-    const { address, urlHost } = await bind(this.server, this.config.port, this.config.host);
+  start(): void {
     this.housekeeper.start();
-    const scheme = this.config.tls ? 'rss' : 'rs';
-    return { type: this.config.type, host: address.address, port: address.port, path: '', url: `${scheme}://${urlHost}:${address.port}` };
   }
 
-  stopAccepting(): Promise<void> {
+  stop(): void {
     this.stopping = true;
     this.housekeeper.stop();
-    // Nothing to say goodbye to before the handshake: those go at once.
-    for (const connection of this.connections) if (!connection.transport) this.drop(connection);
-    return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
   terminateAll(): void {
-    for (const connection of this.connections) {
-      if (connection.transport) connection.transport.kill('shutdown');
-      this.drop(connection);
-    }
+    for (const transport of this.transports) transport.kill('shutdown');
   }
 
-  /** A TCP connection (for TLS, the TLS handshake runs inside the same hello timeout). */
-  private connected(raw: Socket): void {
-    // Sockets that have not finished the handshake are unauthenticated: bound them up front.
-    if (this.stopping || this.pending >= this.limits.maxUnauthenticatedConnections) {
-      raw.destroy();
-      return;
-    }
-    raw.setNoDelay(true);
-    const socket = this.secureContext ? new TLSSocket(raw, { isServer: true, secureContext: this.secureContext }) : raw;
-    const connection: Connection = { socket, raw, timer: undefined, transport: undefined };
-    this.connections.add(connection);
-    this.pending++;
-    // A socket that never completes the handshake does not hold a slot for long.
-    connection.timer = setTimeout(() => this.drop(connection), this.limits.helloTimeoutMs);
-    connection.timer.unref();
-    for (const s of new Set([raw, socket])) {
-      s.on('error', (error: Error & { code?: string }) => {
-        this.logger.limited('transport.error', { peer: raw.remoteAddress, code: error.code, error: error.message });
-      });
-      s.once('close', (hadError: boolean) => this.gone(connection, hadError));
-    }
-    this.awaitHandshake(connection, socket);
-  }
-
-  private awaitHandshake(connection: Connection, socket: Socket): void {
+  /** A connection the gate admitted; `first` is what a universal listener already read from it. */
+  accept(connection: GatedConnection, first?: Buffer): void {
+    const socket = connection.socket;
     let received: Buffer = Buffer.alloc(0);
     let peer: { address: string; port: number | undefined } | undefined = this.config.trustProxy
       ? undefined
-      : { address: socket.remoteAddress ?? connection.raw.remoteAddress ?? 'unknown', port: socket.remotePort };
+      : { address: socket.remoteAddress ?? connection.raw.remoteAddress ?? 'unknown', port: socket.remotePort ?? connection.raw.remotePort };
     const onData = (chunk: Buffer) => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
       if (!peer) {
@@ -333,81 +290,59 @@ export class RawSocketListener implements Listener {
         if (!parsed) {
           this.logger.limited('listener.rawsocket_refused', { peer: socket.remoteAddress, reason: 'missing or malformed PROXY header' });
           socket.off('data', onData);
-          return this.drop(connection);
+          return connection.drop();
         }
         peer = parsed;
         received = received.subarray(end + 2);
       }
       if (received.length < 4) return;
       socket.off('data', onData);
-      this.handshake(connection, socket, peer, received.subarray(0, 4), received.subarray(4));
+      this.handshake(connection, peer, received.subarray(0, 4), received.subarray(4));
     };
     socket.on('data', onData);
+    if (first) onData(first);
   }
 
-  private handshake(connection: Connection, socket: Socket, peer: { address: string; port: number | undefined }, hello: Buffer, rest: Buffer): void {
+  private handshake(connection: GatedConnection, peer: { address: string; port: number | undefined }, hello: Buffer, rest: Buffer): void {
+    const { socket, slot } = connection;
     const remoteAddress = peer.address;
     if (hello[0] !== MAGIC) {
       // Not RawSocket at all (an HTTP request, a scanner): no reply, just drop it.
       this.logger.limited('listener.rawsocket_refused', { peer: remoteAddress, reason: 'bad magic octet' });
-      return this.drop(connection);
+      return connection.drop();
     }
     const serializerId = hello[1]! & 0x0f;
     const clientExponent = hello[1]! >> 4;
-    if (hello[2] !== 0 || hello[3] !== 0) return this.refuse(connection, socket, RawSocketError.reservedBits, 'reserved octets not zero');
+    if (hello[2] !== 0 || hello[3] !== 0) return this.refuse(connection, RawSocketError.reservedBits, 'reserved octets not zero');
     const serializer = serializerByRawSocketId(serializerId, this.config.serializers);
-    if (!serializer) return this.refuse(connection, socket, RawSocketError.serializerUnsupported, `serializer ${serializerId} not served`);
-    if (this.stopping || !this.handler.admit(remoteAddress)) {
+    if (!serializer) return this.refuse(connection, RawSocketError.serializerUnsupported, `serializer ${serializerId} not served`);
+    if (this.stopping || !slot.identify(remoteAddress)) {
       this.logger.limited('listener.connection_refused', { peer: remoteAddress, reason: 'connection limit' });
-      return this.refuse(connection, socket, RawSocketError.connectionCountReached, 'connection limit reached');
+      return this.refuse(connection, RawSocketError.connectionCountReached, 'connection limit reached');
     }
 
-    clearTimeout(connection.timer);
-    connection.timer = undefined;
-    this.pending--;
+    connection.upgraded();
     socket.write(Buffer.from([MAGIC, (this.lengthExponent << 4) | serializerId, 0, 0]));
     const info: TransportInfo = {
       type: 'rawsocket', remoteAddress, peer: `${remoteAddress}:${peer.port ?? 0}`, protocol: serializer.name,
     };
     const transport = new RawSocketTransport(socket, serializer, info, this.limits, 2 ** (9 + clientExponent), this.maxInboundBytes);
-    connection.transport = transport;
     this.transports.add(transport);
-    transport.sink = this.handler.accept(transport);
+    transport.sink = this.handler.accept(transport, slot);
     socket.on('data', (chunk: Buffer) => transport.feed(chunk));
+    socket.once('close', (hadError: boolean) => {
+      this.transports.delete(transport);
+      transport.released();
+      transport.sink?.transportClosed(hadError ? 1006 : 1000, transport.closeReason ?? '');
+    });
     transport.feed(rest);
   }
 
-  /** Handshake error reply, then close (wamp-spec §11.3). */
-  private refuse(connection: Connection, socket: Socket, code: number, reason: string): void {
-    this.logger.limited('listener.rawsocket_refused', { peer: socket.remoteAddress, reason, code });
-    socket.end(Buffer.from([MAGIC, code << 4, 0, 0]));
-    // The timer still runs: a peer that never closes its side is dropped with it.
-    this.closeAfterReply(connection);
-  }
-
-  private closeAfterReply(connection: Connection): void {
-    clearTimeout(connection.timer);
-    connection.timer = setTimeout(() => this.drop(connection), this.limits.closeHandshakeTimeoutMs);
-    connection.timer.unref();
-  }
-
-  private drop(connection: Connection): void {
-    connection.socket.destroy();
-    if (connection.raw !== connection.socket) connection.raw.destroy();
-  }
-
-  /** The connection closed, whoever closed it; runs once. */
-  private gone(connection: Connection, hadError: boolean): void {
-    if (!this.connections.delete(connection)) return;
-    clearTimeout(connection.timer);
-    this.drop(connection);
-    const transport = connection.transport;
-    if (!transport) {
-      this.pending--;
-      return;
-    }
-    this.transports.delete(transport);
-    transport.released();
-    transport.sink?.transportClosed(hadError ? 1006 : 1000, transport.closeReason ?? '');
+  /** Handshake error reply, then close (wamp-spec §11.3); a peer that never closes goes after closeHandshakeTimeoutMs. */
+  private refuse(connection: GatedConnection, code: number, reason: string): void {
+    this.logger.limited('listener.rawsocket_refused', { peer: connection.socket.remoteAddress, reason, code });
+    connection.upgraded();
+    connection.socket.end(Buffer.from([MAGIC, code << 4, 0, 0]));
+    setTimeout(() => connection.drop(), this.limits.closeHandshakeTimeoutMs).unref();
   }
 }

@@ -1,5 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex, Writable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ListenerConfig } from '../config.js';
@@ -8,16 +7,19 @@ import type { Logger } from '../log.js';
 import { chooseSubprotocol } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
-import { bind, clientAddress, originAllowed, type ConnectionHandler, type Listener, type ListeningAddress } from './listener.js';
+import type { ConnectionSlot } from './connection-ledger.js';
+import { clientAddress, type ConnectionHandler, type ListeningAddress } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
-import { loadTlsOptions } from './tls.js';
+import type { OriginPolicy } from './origin.js';
+import { gatedOf } from './socket-gate.js';
 import { batchWrites } from './write-batch.js';
 import { CloseCode, type TransportInfo, type TransportSink } from './transport.js';
 
 /**
- * WebSocket listener: everything that can be refused is refused at the HTTP upgrade, before a
- * WebSocket exists: wrong path (404), foreign Origin (403), no `wamp.2.*` subprotocol this
- * listener serves (400), connection caps (503). Compression is off unless configured (OWASP;
+ * WAMP over WebSocket: everything that can be refused is refused at the HTTP upgrade, before a
+ * WebSocket exists: wrong path (404), foreign Origin (403, origin.ts), no `wamp.2.*` subprotocol
+ * this listener serves (400), the per-address cap behind a trusted proxy (503; the other caps
+ * were applied when the connection was accepted, socket-gate.ts). Compression is off unless configured (OWASP;
  * inflated messages are capped by maxMessageBytes either way).
  */
 
@@ -113,6 +115,8 @@ export class WebSocketUpgrader {
     private readonly limits: Limits,
     private readonly logger: Logger,
     private readonly handler: ConnectionHandler,
+    /** Shared with the HTTP bridge on the same port; a reload updates it in place. */
+    private readonly origins: OriginPolicy,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -145,28 +149,38 @@ export class WebSocketUpgrader {
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!this.matches(req)) return refuse(socket, 404, 'Not Found');
-    if (!originAllowed(req, this.config)) {
-      this.logger.limited('listener.origin_refused', { origin: req.headers.origin, peer: req.socket.remoteAddress });
-      return refuse(socket, 403, 'Forbidden');
-    }
+    if (!this.origins.check(req, this.logger)) return refuse(socket, 403, 'Forbidden');
     const offered = parseProtocols(req.headers['sec-websocket-protocol']);
     const serializer = chooseSubprotocol(offered, this.config.serializers);
     if (!serializer) return refuse(socket, 400, 'Bad Request', 'no supported WAMP subprotocol offered');
     const remoteAddress = clientAddress(req, this.config.trustProxy);
-    if (!this.handler.admit(remoteAddress)) {
-      this.logger.limited('listener.connection_refused', { peer: remoteAddress, reason: 'connection limit' });
+    const slot = this.slotFor(socket, remoteAddress);
+    if (slot === undefined) {
+      this.logger.limited('listener.connection_refused', { listener: this.origins.setting, peer: remoteAddress, reason: 'connection limit' });
       return refuse(socket, 503, 'Service Unavailable', 'connection limit reached');
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req, serializer, remoteAddress));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req, serializer, remoteAddress, slot));
   }
 
+  /**
+   * The connection's slot, counted for the client's address. A listener's gate counted the
+   * connection when it was accepted; on an attach()ed server it is counted from the upgrade.
+   */
+  private slotFor(socket: Duplex, remoteAddress: string): ConnectionSlot | undefined {
+    const gated = gatedOf(socket);
+    if (gated) return gated.slot.identify(remoteAddress) ? gated.slot : undefined;
+    const opened = this.handler.ledger.open(remoteAddress);
+    if (typeof opened === 'string') return undefined;
+    socket.once('close', () => opened.release());
+    return opened;
+  }
 
-  private connected(ws: WebSocket, req: IncomingMessage, serializer: Serializer, remoteAddress: string): void {
+  private connected(ws: WebSocket, req: IncomingMessage, serializer: Serializer, remoteAddress: string, slot: ConnectionSlot): void {
     const port = this.config.trustProxy ? 0 : req.socket.remotePort;
     const info: TransportInfo = { type: 'websocket', remoteAddress, peer: `${remoteAddress}:${port}`, protocol: serializer.subprotocol };
     const transport = new WebSocketTransport(ws, serializer, info, this.limits);
     this.transports.add(transport);
-    const sink = this.handler.accept(transport);
+    const sink = this.handler.accept(transport, slot);
     transport.sink = sink;
     ws.on('message', (data, isBinary) => transport.deliver(data as Buffer, isBinary));
     ws.on('pong', () => { transport.alive = true; });
@@ -182,51 +196,6 @@ export class WebSocketUpgrader {
 
 }
 
-
-export class WebSocketListener implements Listener {
-  private readonly http: Server;
-  private readonly upgrader: WebSocketUpgrader;
-
-  constructor(
-    private readonly config: ListenerConfig,
-    limits: Limits,
-    logger: Logger,
-    handler: ConnectionHandler,
-  ) {
-    const respond = (_req: IncomingMessage, res: import('node:http').ServerResponse) => {
-      res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
-      res.end('WAMP over WebSocket: upgrade required\n');
-    };
-    this.http = config.tls ? createHttpsServer(loadTlsOptions(config.tls), respond) : createHttpServer(respond);
-    this.http.headersTimeout = 10_000;
-    this.upgrader = new WebSocketUpgrader(config, limits, logger, handler);
-    this.http.on('upgrade', (req, socket, head) => this.upgrader.upgrade(req, socket, head));
-    this.http.on('clientError', (_error, socket) => socket.destroy());
-  }
-
-  async listen(): Promise<ListeningAddress> {
-    const { address, urlHost } = await bind(this.http, this.config.port, this.config.host);
-    this.upgrader.start();
-    const scheme = this.config.tls ? 'wss' : 'ws';
-    return {
-      type: this.config.type, host: address.address, port: address.port, path: this.config.path,
-      url: `${scheme}://${urlHost}:${address.port}${this.config.path}`,
-    };
-  }
-
-  stopAccepting(): Promise<void> {
-    this.upgrader.stop();
-    return new Promise((resolve) => {
-      this.http.close(() => resolve());
-      this.http.closeIdleConnections?.();
-    });
-  }
-
-  terminateAll(): void {
-    this.upgrader.terminateAll();
-    this.http.closeAllConnections?.();
-  }
-}
 
 function parseProtocols(header: string | undefined): string[] {
   if (!header) return [];

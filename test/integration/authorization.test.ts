@@ -8,6 +8,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
 import { waitFor } from '../helpers/wait.js';
 import { expectError, within } from '../helpers/promises.js';
+import { readmePermissionsExample } from '../helpers/readme.js';
 
 /**
  * Authorization end to end (issue 5; style.md §1.8 lessons 4–6; reliability.md §2.12 items
@@ -467,6 +468,18 @@ describe('authorization: dynamic authorizer (json)', function () {
     expect(await within(fe.session.call('com.dyn.ok'), 'call ok after timeout')).to.deep.equal({ caller: null, authrole: null });
   });
 
+  it('a refusal by the authorizer names the URI in the ERROR and logs "dynamic authorizer"; a static rule is named instead', async function () {
+    await setup({ ttlMs: 60_000, timeoutMs: 2000, frontendRules: [{ uri: 'com.dyn.static.', match: 'prefix', allow: {} }] });
+    const fe = await c.connect('json', 'fe');
+    const error = await expectError(fe.session.call('com.dyn.no'), NOT_AUTHORIZED, 'call no');
+    expect(error.args).to.deep.equal(['not authorized to call com.dyn.no']);
+    await expectError(fe.session.call('com.dyn.static.x'), NOT_AUTHORIZED, 'call static');
+    const refused = (uri: string) => tr!.logs.find((l) => l.event === 'authorization.refused' && l.uri === uri);
+    await waitFor(() => refused('com.dyn.static.x') !== undefined, { what: 'refusal lines' });
+    expect(refused('com.dyn.no')).to.include({ level: 'info', authid: 'fe', authrole: 'frontend', action: 'call', decidedBy: 'dynamic authorizer' });
+    expect(refused('com.dyn.static.x')).to.deep.include({ decidedBy: 'rule', rule: { uri: 'com.dyn.static.', match: 'prefix' } });
+  });
+
   it('with ttlMs 60000 asks once for two sessions of the same role calling the same URI', async function () {
     await setup({ ttlMs: 60_000, timeoutMs: 2000 });
     const fe = await c.connect('json', 'fe');
@@ -677,5 +690,148 @@ describe('authorization: config reload revokes what is no longer allowed (json)'
     expect(workCalls, 'invocations after the reload').to.equal(1);
     expect(await within(be.session.call('com.keep.proc'), 'call kept procedure')).to.equal('kept');
     expect(wk.session.isOpen, 'the worker session is kept').to.equal(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13 item 1: the README example roles never leak app.X.private (json)
+// ---------------------------------------------------------------------------------------------
+
+describe('authorization: the README example roles keep app.X.private from browsers (json)', function () {
+  let tr: TestRouter;
+  const c = clientsFor(() => tr.url);
+  /** A browser (`frontend`) and two services (`backend`). */
+  const sessions = async () => ({ fe: await c.connect('json', 'fe'), be: await c.connect('json', 'be'), be2: await c.connect('json', 'be2') });
+
+  beforeEach(async function () {
+    const realm = { name: 'realm1', roles: readmePermissionsExample().roles, auth: ticketAuth(['frontend', 'backend']) };
+    tr = await startRouter({ realms: [realm], limits: NO_THROTTLE });
+  });
+
+  afterEach(async function () {
+    await c.closeAll();
+    await tr.stop();
+  });
+
+  it('a frontend subscribed to app. (prefix) or app.. (wildcard) gets no events for app.user.private; exact subscriptions are refused', async function () {
+    const { fe, be, be2 } = await sessions();
+    await expectError(fe.session.subscribe('app.user.private', () => undefined), NOT_AUTHORIZED, 'subscribe app.user.private');
+    await expectError(fe.session.subscribe('app..private', () => undefined, { match: 'wildcard' }), NOT_AUTHORIZED, 'subscribe app..private');
+    const byPrefix = collector();
+    const byWildcard = collector();
+    const control = collector();
+    await within(fe.session.subscribe('app.', byPrefix.handler, { match: 'prefix' }), 'subscribe prefix app.');
+    await within(fe.session.subscribe('app..', byWildcard.handler, { match: 'wildcard' }), 'subscribe wildcard app..');
+    await within(be2.session.subscribe('app.', control.handler, { match: 'prefix' }), 'backend subscribes prefix app.');
+
+    be.session.publish('app.user.private', ['secret']);
+    be.session.publish('app.user.public', ['marker']);
+    await marker(byPrefix.events, 'app.user.public');
+    await marker(byWildcard.events, 'app.user.public');
+    await marker(control.events, 'app.user.public');
+    expect(byPrefix.topics(), 'prefix subscription').to.deep.equal(['app.user.public']);
+    expect(byWildcard.topics(), 'wildcard subscription').to.deep.equal(['app.user.public']);
+    expect(control.topics(), 'the secret event was published').to.deep.equal(['app.user.private', 'app.user.public']);
+  });
+
+  it('a frontend call to app.user.private is refused and reaches no callee, exact or pattern', async function () {
+    const { fe, be, be2 } = await sessions();
+    const invoked: string[] = [];
+    const record = (what: string) => () => {
+      invoked.push(what);
+      return what;
+    };
+    await within(be.session.register('app.user.private', record('exact')), 'register exact');
+    await within(be2.session.register('app.', record('prefix'), { match: 'prefix' }), 'register prefix app.');
+    await within(be2.session.register('app..private', record('wildcard'), { match: 'wildcard' }), 'register wildcard app..private');
+    await expectError(fe.session.call('app.user.private'), NOT_AUTHORIZED, 'frontend call app.user.private');
+    await expectError(fe.session.call('app.orders.private'), NOT_AUTHORIZED, 'frontend call app.orders.private');
+    expect(invoked, 'callees invoked by the refused calls').to.deep.equal([]);
+    // Control: the callees are reachable for a role allowed to call.
+    expect(await within(be2.session.call('app.user.private'), 'backend call')).to.equal('exact');
+    // The dealer keeps the WAMP order among registrations (a prefix before a wildcard).
+    expect(await within(be.session.call('app.orders.private'), 'backend call')).to.equal('prefix');
+    expect(await within(fe.session.call('app.orders.list'), 'frontend call app.orders.list')).to.equal('prefix');
+  });
+
+  it('retained events of app.user.private are not handed to a frontend', async function () {
+    const { fe, be, be2 } = await sessions();
+    await within(be.session.publish('app.user.private', ['secret'], {}, { acknowledge: true, retain: true }), 'retain private');
+    await within(be.session.publish('app.user.public', ['public'], {}, { acknowledge: true, retain: true }), 'retain public');
+    const browser = collector();
+    const service = collector();
+    await expectError(fe.session.subscribe('app.user.private', () => undefined, { get_retained: true }), NOT_AUTHORIZED, 'exact get_retained');
+    await within(fe.session.subscribe('app.', browser.handler, { match: 'prefix', get_retained: true }), 'frontend prefix get_retained');
+    await within(be2.session.subscribe('app.', service.handler, { match: 'prefix', get_retained: true }), 'backend prefix get_retained');
+    await marker(service.events, 'app.user.private', 'retained private (control)');
+    await marker(browser.events, 'app.user.public');
+    await marker(service.events, 'app.user.public');
+    // Both subscriptions were answered (SUBSCRIBED, then the retained events) before this RESULT.
+    await within(be2.session.call('wamp.session.count'), 'round trip');
+    expect(browser.topics(), 'retained events the frontend got').to.deep.equal(['app.user.public']);
+  });
+
+  it('a testament on app.user.private is not delivered to a frontend', async function () {
+    const { fe, be, be2 } = await sessions();
+    const browser = collector();
+    const service = collector();
+    await within(fe.session.subscribe('app.', browser.handler, { match: 'prefix' }), 'frontend prefix subscribe');
+    await within(be.session.subscribe('app.', service.handler, { match: 'prefix' }), 'backend prefix subscribe');
+    await within(be2.session.call('wamp.session.add_testament', ['app.user.private', ['gone']]), 'testament private');
+    await within(be2.session.call('wamp.session.add_testament', ['app.user.public', ['gone']]), 'testament public');
+    await be2.close();
+    await marker(service.events, 'app.user.public', 'testaments (control)');
+    await marker(browser.events, 'app.user.public');
+    expect(service.topics()).to.deep.equal(['app.user.private', 'app.user.public']);
+    expect(browser.topics(), 'testaments the frontend got').to.deep.equal(['app.user.public']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Whose role `disclose` follows, and disclose_caller on REGISTER (json)
+// ---------------------------------------------------------------------------------------------
+
+describe('authorization: disclosure follows the caller\'s role; disclose_caller (json)', function () {
+  let tr: TestRouter;
+  const c = clientsFor(() => tr.url);
+  const connect = (authid?: string) => c.connect('json', authid);
+
+  beforeEach(async function () {
+    const realm = {
+      name: 'realm1',
+      roles: [
+        // Callers of this role are not disclosed by any rule.
+        { name: 'frontend', permissions: [{ uri: 'app.', match: 'prefix', allow: { call: true } }] },
+        // Callers of this role are; and its callees' rule discloses too, which must not matter.
+        { name: 'backend', permissions: [{ uri: '', match: 'prefix', allow: ALL, disclose: { caller: true } }] },
+      ],
+      auth: ticketAuth(['frontend', 'backend']),
+    };
+    tr = await startRouter({ realms: [realm], limits: NO_THROTTLE });
+  });
+
+  afterEach(async function () {
+    await c.closeAll();
+    await tr.stop();
+  });
+
+  const who = (_a: unknown, _k: unknown, d: any) => [d.caller_authid ?? null, d.caller_authrole ?? null];
+
+  it('the rule of the caller\'s role decides, not the callee\'s', async function () {
+    const fe = await connect('fe');
+    const be = await connect('be');
+    const be2 = await connect('be2');
+    await within(be.session.register('app.who', who), 'register app.who');
+    expect(await within(fe.session.call('app.who'), 'frontend call'), 'frontend caller, disclosing callee role').to.deep.equal([null, null]);
+    expect(await within(be2.session.call('app.who'), 'backend call'), 'backend caller').to.deep.equal(['be2', 'backend']);
+    expect(await within(fe.session.call('app.who', [], {}, { disclose_me: true }), 'frontend disclose_me')).to.deep.equal(['fe', 'frontend']);
+  });
+
+  it('disclose_caller on REGISTER discloses every caller of that registration, disclose_me: false included', async function () {
+    const fe = await connect('fe');
+    const be = await connect('be');
+    await within(be.session.register('app.asks', who, { disclose_caller: true }), 'register with disclose_caller');
+    expect(await within(fe.session.call('app.asks'), 'frontend call')).to.deep.equal(['fe', 'frontend']);
+    expect(await within(fe.session.call('app.asks', [], {}, { disclose_me: false }), 'disclose_me false')).to.deep.equal(['fe', 'frontend']);
   });
 });

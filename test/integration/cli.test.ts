@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { deriveKey } from '../../auth/crypto.js';
 import { DEFAULT_CONFIG_PATH } from '../../router/config.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -141,6 +142,27 @@ describe('switchyard CLI', function () {
     expect(overridden.stdout.trim()).to.equal(`config ok: ${good}`);
   });
 
+  it('--check-config warns about a shadowed permission rule and a narrower rule overridden at a tie, naming both JSON paths, exit 0', async () => {
+    const permissions = [
+      { uri: 'app.', match: 'prefix', allow: { call: true } },
+      { uri: 'app.x', match: 'wildcard', allow: { call: true } },
+      { uri: 'app.x', match: 'exact', allow: {} },
+      { uri: 'app.admin', match: 'prefix', allow: {} },
+      { uri: 'app.admin', match: 'wildcard', allow: { call: true } },
+    ];
+    const file = writeConfig('lint.json', { ...validConfig(9), realms: [{ name: 'realm1', roles: [{ name: 'anonymous', permissions: [] }, { name: 'web', permissions }] }] });
+    const result = await run(['--check-config', '--config', file]);
+    expect(result.code, result.stderr).to.equal(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[0]).to.equal(`config ok: ${file}`);
+    const role = '/realms/0/roles/1/permissions';
+    expect(lines.slice(1)).to.deep.equal([
+      `warning: ${role}/1 (wildcard "app.x") never decides: ${role}/2 (exact "app.x") always outranks it`,
+      `warning: ${role}/4 (wildcard "app.admin") is narrower than ${role}/3 (prefix "app.admin") but ties with it`
+        + ' (same literal components and uri length), so on its URIs: call denied',
+    ]);
+  });
+
   it('an invalid config from SWITCHYARD_CONFIG stops the start: exit 1, the problem on stderr, no port opened', async () => {
     const port = await freePort();
     const bad = writeConfig('bad-start.json', invalidConfig(port));
@@ -153,7 +175,7 @@ describe('switchyard CLI', function () {
 
   it('a JSON syntax error is reported with the file and line, exit 1', async () => {
     const file = join(dir, 'syntax.json');
-    writeFileSync(file, '{\n  "realms": [ { "name": "realm1" } ],\n}\n');
+    writeFileSync(file, '{\n  "realms": [ { "name": "realm1" } ]\n  "log": {}\n}\n');
     const result = await run(['--check-config', '--config', file]);
     expect(result.code).to.equal(1);
     expect(result.stderr).to.include(file).and.match(/invalid JSON at line 3/);
@@ -177,6 +199,30 @@ describe('switchyard CLI', function () {
     }
   });
 
+  it('logs each listener with its own scheme: rs:// for RawSocket, http:// for the bridge, all three for universal', async () => {
+    const [ws, rs, http, universal] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const config = {
+      listeners: [
+        { type: 'websocket', host: '127.0.0.1', port: ws },
+        { type: 'rawsocket', host: '127.0.0.1', port: rs },
+        { type: 'http', host: '127.0.0.1', port: http },
+        { type: 'universal', host: '127.0.0.1', port: universal, path: '/wamp' },
+      ],
+      realms: [{ name: 'realm1' }],
+    };
+    const running = start(['--config', writeConfig('schemes.json', config)]);
+    try {
+      const urls = () => [...running.output().stderr.matchAll(/"event":"listening".*?"url":"([^"]+)"/g)].map((m) => m[1]);
+      await waitFor(() => urls().length === 6 || running.child.exitCode !== null, 'six listening lines');
+      expect(urls(), running.output().stderr).to.deep.equal([
+        `ws://127.0.0.1:${ws}/ws`, `rs://127.0.0.1:${rs}`, `http://127.0.0.1:${http}`,
+        `ws://127.0.0.1:${universal}/wamp`, `rs://127.0.0.1:${universal}`, `http://127.0.0.1:${universal}`,
+      ]);
+    } finally {
+      running.child.kill('SIGKILL');
+    }
+  });
+
   it('a port already in use fails the start with a clear line, exit 1', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -192,7 +238,7 @@ describe('switchyard CLI', function () {
 
   describe('derive-key', () => {
     it('prints the salted WAMP-CRA entry for a secret read from stdin (wamp-spec §6.2 vector 1)', async () => {
-      const result = await run(['derive-key', '--salt', 'salt123', '--role', 'frontend'], {}, 'L3L1YUE8Txlw\n');
+      const result = await run(['derive-key', '--salt', 'salt123', '--iterations', '1000', '--role', 'frontend'], {}, 'L3L1YUE8Txlw\n');
       expect(result.code, result.stderr).to.equal(0);
       expect(JSON.parse(result.stdout)).to.deep.equal({
         key: 'qzcdsr9uu/L5hnss3kjNTRe490ETgA70ZBaB5rvnJ5Y=', salt: 'salt123', iterations: 1000, keylen: 32, role: 'frontend',
@@ -206,8 +252,29 @@ describe('switchyard CLI', function () {
       expect(JSON.parse(result.stdout).key).to.equal('prq7+YkJ1/KlW1X0YczMHw==');
     });
 
-    it('refuses a missing salt or an empty secret with exit 2', async () => {
-      expect((await run(['derive-key'], {}, 'x')).code).to.equal(2);
+    it('without --salt: a random 16-byte base64url salt, 600,000 iterations, the complete entry (issue 14.5)', async () => {
+      const first = await run(['derive-key', '--role', 'frontend'], {}, 'bob-password\n');
+      const second = await run(['derive-key', '--role', 'frontend'], {}, 'bob-password\n');
+      expect(first.code, first.stderr).to.equal(0);
+      const entry = JSON.parse(first.stdout);
+      expect(Object.keys(entry)).to.deep.equal(['key', 'salt', 'iterations', 'keylen', 'role']);
+      expect(entry).to.include({ iterations: 600_000, keylen: 32, role: 'frontend' });
+      expect(entry.salt).to.match(/^[A-Za-z0-9_-]{22}$/);
+      expect(Buffer.from(entry.salt, 'base64url')).to.have.length(16);
+      expect(entry.key).to.equal(deriveKey('bob-password', entry.salt, 600_000, 32));
+      expect(JSON.parse(second.stdout).salt, 'a fresh salt every time').to.not.equal(entry.salt);
+      expect(first.stdout + first.stderr).not.to.include('bob-password');
+    });
+
+    it('without --role the entry is printed and stderr says to add the role', async () => {
+      const result = await run(['derive-key', '--iterations', '1000'], {}, 'x');
+      expect(result.code).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.have.keys('key', 'salt', 'iterations', 'keylen');
+      expect(result.stderr).to.match(/add "role"/);
+    });
+
+    it('refuses an empty salt, an empty secret or a bad keylen with exit 2', async () => {
+      expect((await run(['derive-key', '--salt', ''], {}, 'x')).code).to.equal(2);
       expect((await run(['derive-key', '--salt', 's'], {}, '')).code).to.equal(2);
       expect((await run(['derive-key', '--salt', 's', '--keylen', '4'], {}, 'x')).code).to.equal(2);
     });

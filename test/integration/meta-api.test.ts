@@ -33,7 +33,8 @@ function realmConfig(): Record<string, unknown> {
   return {
     name: 'realm1',
     roles: [
-      { name: 'anonymous', permissions: PERMS },
+      // Sees other sessions' authextra and transport (meta-visibility.test.ts covers roles that do not).
+      { name: 'anonymous', permissions: PERMS, meta: { authextra: true, transport: true } },
       { name: 'member', permissions: PERMS },
       { name: 'other', permissions: PERMS },
       // Everything but the meta API.

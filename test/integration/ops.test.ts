@@ -167,6 +167,10 @@ describe('operations: metrics and the ops endpoint', function () {
       expect((await get(opsUrl(tr, path), { authorization: `Bearer ${TOKEN}x` })).status, `${path} wrong token`).to.equal(401);
       expect((await get(opsUrl(tr, path), { authorization: `Basic ${TOKEN}` })).status, `${path} wrong scheme`).to.equal(401);
       expect((await get(opsUrl(tr, path), { authorization: `Bearer ${TOKEN}` })).status, `${path} right token`).to.equal(200);
+      // The scheme name is case-insensitive (RFC 7235 §2.1), as the README says; the token is not.
+      expect((await get(opsUrl(tr, path), { authorization: `bearer ${TOKEN}` })).status, `${path} lowercase scheme`).to.equal(200);
+      expect((await get(opsUrl(tr, path), { authorization: `BEARER ${TOKEN}` })).status, `${path} uppercase scheme`).to.equal(200);
+      expect((await get(opsUrl(tr, path), { authorization: `Bearer ${TOKEN.toUpperCase()}` })).status, `${path} token case`).to.equal(401);
     }
     const metrics = await get(opsUrl(tr, '/metrics'), { authorization: `Bearer ${TOKEN}` });
     expect(metrics.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
+import { launchChromium, skipWithoutChromium, type HeadlessChromium } from '../helpers/chromium.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
-import { withTimeout } from '../helpers/wait.js';
 
 /**
  * Issue 10: the /status page in headless Chromium (Debian `chromium`, installed by .ci/run),
@@ -13,31 +12,25 @@ import { withTimeout } from '../helpers/wait.js';
  * /usr/bin/chromium is missing.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'status-page-token-0123456789';
 export const SCREENSHOT = join(tmpdir(), 'switchyard-status-page.png');
 
 describe('operations: the /status page in headless Chromium', function () {
   this.timeout(60000);
   let tr: TestRouter | undefined;
-  let browser: BrowserContext | undefined;
-  let profile: string | undefined;
+  let chromium: HeadlessChromium | undefined;
   const clients: AbClient[] = [];
 
   before(function () {
-    if (!existsSync(CHROMIUM)) {
-      console.log(`    (skipped: ${CHROMIUM} not found; .ci/run installs the Debian chromium package)`);
-      this.skip();
-    }
+    skipWithoutChromium(this);
   });
 
   afterEach(async () => {
-    await browser?.close().catch(() => undefined);
-    browser = undefined;
+    await chromium?.close();
+    chromium = undefined;
     for (const client of clients.splice(0)) await client.close().catch(() => undefined);
     await tr?.stop();
     tr = undefined;
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('shows the realm, the two joined sessions, a registration and the counters', async () => {
@@ -46,18 +39,8 @@ describe('operations: the /status page in headless Chromium', function () {
     await clients[0]!.session.register('com.example.status.echo', (args: unknown[]) => args[0]);
     expect(await clients[1]!.session.call('com.example.status.echo', ['hi'])).to.equal('hi');
 
-    profile = mkdtempSync(join(tmpdir(), 'switchyard-chromium-'));
-    // A fresh user-data-dir (playwright takes it as the persistent context's directory).
-    browser = await withTimeout(chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync',
-      ],
-      timeout: 30000,
-    }), 35000, 'chromium launch');
-    const page = await browser.newPage();
+    chromium = await launchChromium();
+    const page = await chromium.browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(String(error)));
     // The page itself needs the token (a reverse proxy would add the header); its script takes the

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import WebSocket from 'ws';
+import { validateConfig } from '../../router/config.js';
 import { livenessProbe } from '../helpers/liveness.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
-import { waitFor, withTimeout } from '../helpers/wait.js';
+import { upgrade, type UpgradeOutcome } from '../helpers/upgrade.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Reliability §2.12 items 7, 9 and 10, all decided at the HTTP upgrade: the Origin check (CSWSH),
@@ -11,21 +13,7 @@ import { waitFor, withTimeout } from '../helpers/wait.js';
  * per IP from X-Forwarded-For only behind a trusted proxy).
  */
 
-type Outcome = { status: 'open'; ws: WebSocket } | { status: number };
-
-/** Try an upgrade; resolves with the open socket or the HTTP status of the refusal. */
-function upgrade(url: string, protocols: string[] | undefined, options: WebSocket.ClientOptions = {}): Promise<Outcome> {
-  return withTimeout(new Promise<Outcome>((resolve, reject) => {
-    const ws = protocols === undefined ? new WebSocket(url, options) : new WebSocket(url, protocols, options);
-    ws.once('open', () => resolve({ status: 'open', ws }));
-    ws.once('unexpected-response', (_req, res) => {
-      resolve({ status: res.statusCode ?? 0 });
-      res.resume();
-      ws.terminate();
-    });
-    ws.once('error', (error) => reject(error));
-  }), 3000, 'upgrade');
-}
+type Outcome = UpgradeOutcome;
 
 describe('robustness: what is refused at the upgrade', function () {
   this.timeout(15000);
@@ -63,6 +51,29 @@ describe('robustness: what is refused at the upgrade', function () {
       tr = await startRouter({}, { requireOrigin: true, allowedOrigins: ['https://app.example'] });
       expect((await upgrade(tr.url, ['wamp.2.json'])).status).to.equal(403);
       await expectOpen(upgrade(tr.url, ['wamp.2.json'], { origin: 'https://app.example' }));
+    });
+
+    it('allowedOrigins: scheme, host and port all count; localhost is not 127.0.0.1; default port and case are normalized', async () => {
+      tr = await startRouter({}, { allowedOrigins: ['http://127.0.0.1:8000', 'HTTPS://App.Example:443'] });
+      await expectOpen(upgrade(tr.url, ['wamp.2.json'], { origin: 'http://127.0.0.1:8000' }));
+      await expectOpen(upgrade(tr.url, ['wamp.2.json'], { origin: 'https://app.example' }));
+      for (const origin of ['http://127.0.0.1:8001', 'https://127.0.0.1:8000', 'http://localhost:8000', 'http://[::1]:8000', 'http://127.0.0.1', 'https://app.example:8443']) {
+        expect((await upgrade(tr.url, ['wamp.2.json'], { origin })).status, origin).to.equal(403);
+      }
+      // By default (same host:port as the request's Host), localhost and 127.0.0.1 differ too.
+      expect((await upgrade(tr.url, ['wamp.2.json'], { origin: `http://localhost:${tr.port}` })).status).to.equal(403);
+      const refusal = tr.logs.filter((line) => line.event === 'listener.origin_refused').pop();
+      expect(refusal?.hint).to.equal(`add "http://localhost:${tr.port}" to listeners[0].allowedOrigins`);
+    });
+
+    it('"*" admits any origin, null included; wildcards inside an origin are refused by the config check', async () => {
+      tr = await startRouter({}, { allowedOrigins: ['*'] });
+      await expectOpen(upgrade(tr.url, ['wamp.2.json'], { origin: 'https://anything.example' }));
+      await expectOpen(upgrade(tr.url, ['wamp.2.json'], { origin: 'null' }));
+      for (const origin of ['https://*.example.com', 'http://127.0.0.1:8000/', 'app.example']) {
+        expect(() => validateConfig({ listeners: [{ type: 'websocket', allowedOrigins: [origin] }], realms: [{ name: 'realm1' }] }), origin)
+          .to.throw(/\/listeners\/0\/allowedOrigins\/0: an origin is scheme:\/\/host\[:port\] with no path.*no wildcards inside an origin/);
+      }
     });
 
     it('with the default config a foreign Origin is refused too', async () => {

@@ -7,9 +7,9 @@ import type { HelloContext } from '../../auth/authenticator.js';
 import type { CraUser } from '../../auth/credentials.js';
 import { constantTimeEqual, deriveKey, newNonce, signChallenge, verifyCryptosign } from '../../auth/crypto.js';
 import { LoginGuard } from '../../auth/guard.js';
+import { realmShapes, UnknownAuthids } from '../../auth/unknown-authid.js';
 import { WampCraAuthenticator } from '../../auth/wampcra.js';
 import { DEFAULT_LIMITS } from '../../router/limits.js';
-import { silentLogger } from '../../router/log.js';
 
 /**
  * The cryptographic primitives of authentication against the published vectors (wamp-spec §6.2
@@ -118,11 +118,10 @@ describe('auth crypto: WampCraAuthenticator verifies the right way only', functi
   function authenticator(users: CraUser[]): WampCraAuthenticator {
     return new WampCraAuthenticator({
       lookup: (authid) => users.filter((u) => u.authid === authid),
-      guard: new LoginGuard({ ...DEFAULT_LIMITS, authFailureBaseDelayMs: 0 }, silentLogger, 'realm1'),
-      fakeSaltKey: Buffer.alloc(32, 7),
-      fakeRole: 'user',
-      fakeSalted: true,
-      fakeProvider: 'static',
+      guard: new LoginGuard({ ...DEFAULT_LIMITS, authFailureBaseDelayMs: 0 }),
+      unknown: new UnknownAuthids(Buffer.alloc(32, 7), realmShapes(users.map((u) => u.salted), false, false)),
+      deadCause: () => undefined,
+      banned: () => false,
     });
   }
 
@@ -132,12 +131,12 @@ describe('auth crypto: WampCraAuthenticator verifies the right way only', functi
     return step;
   }
 
-  it('the challenge names the principal, a fresh nonce, the session, and the salt parameters', async function () {
+  it('the challenge names the principal, a fresh nonce, the session, and the salt parameters (no role, no provider)', async function () {
     const step = await challengeFor(authenticator([salted]), 'peter');
     expect(step.extra).to.include({ salt: 'salt123', iterations: 1000, keylen: 32 });
     const challenge = JSON.parse(step.extra.challenge as string);
-    expect(Object.keys(challenge).sort()).to.deep.equal(['authid', 'authmethod', 'authprovider', 'authrole', 'nonce', 'session', 'timestamp']);
-    expect(challenge).to.include({ authid: 'peter', authrole: 'user', authmethod: 'wampcra', authprovider: 'static', session: 4242 });
+    expect(Object.keys(challenge).sort()).to.deep.equal(['authid', 'authmethod', 'nonce', 'session', 'timestamp']);
+    expect(challenge).to.include({ authid: 'peter', authmethod: 'wampcra', session: 4242 });
     expect(challenge.nonce).to.have.length(64);
     expect(new Date(challenge.timestamp).toISOString()).to.equal(challenge.timestamp);
   });

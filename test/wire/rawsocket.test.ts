@@ -138,8 +138,8 @@ describe('RawSocket listener (wamp-spec §11.3)', function () {
       await livenessProbe(wsUrl);
     });
 
-    it('a connection that never completes the handshake is dropped after helloTimeoutMs', async () => {
-      await start({ helloTimeoutMs: 200 });
+    it('a connection that never completes the handshake is dropped after upgradeTimeoutMs', async () => {
+      await start({ helloTimeoutMs: 200, upgradeTimeoutMs: 200 });
       const silent = await open({ handshake: Buffer.alloc(0) });
       const partial = await open({ handshake: Buffer.from([0x7f, 0xf1]) });
       const started = Date.now();
