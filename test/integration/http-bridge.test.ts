@@ -43,6 +43,8 @@ describe('HTTP bridge', function () {
             permissions: [
               { uri: 'com.example.', match: 'prefix', allow: { publish: true, call: true }, disclose: { caller: true, publisher: true } },
               { uri: 'com.quiet.', match: 'prefix', allow: { publish: true, call: true } },
+              // More literal components than the prefix: it decides for com.example.<x>.private (README precedence).
+              { uri: 'com.example..private', match: 'wildcard', allow: {} },
             ],
           },
           { name: 'viewer', permissions: [{ uri: 'com.example.', match: 'prefix', allow: { subscribe: true } }] },
@@ -242,6 +244,20 @@ describe('HTTP bridge', function () {
       expect(pub.status, pub.text).to.equal(403);
       expect(pub.json.error).to.equal('wamp.error.not_authorized');
       const call = await signed('/call', callBody(), { key: 'viewer' });
+      expect(call.status, call.text).to.equal(403);
+      expect(call.json.error).to.equal('wamp.error.not_authorized');
+      await expectNothingPublished(beforeEvents);
+      expect(invocations.length).to.equal(beforeCalls);
+    });
+
+    it('the permission precedence holds for bridge keys: a wildcard deny narrows a prefix allow', async () => {
+      const beforeEvents = events.length;
+      const beforeCalls = invocations.length;
+      await client.session.register('com.example.x.private', () => invocations.push({ args: ['private'], details: {} }));
+      await client.session.subscribe('com.example.x.private', (args: unknown[], kwargs: Record<string, unknown>, details: any) => events.push({ args, kwargs, details }));
+      const pub = await signed('/publish', publishBody('com.example.x.private'));
+      expect(pub.status, pub.text).to.equal(403);
+      const call = await signed('/call', callBody('com.example.x.private'));
       expect(call.status, call.text).to.equal(403);
       expect(call.json.error).to.equal('wamp.error.not_authorized');
       await expectNothingPublished(beforeEvents);
