@@ -5,14 +5,14 @@
  */
 
 import { parseArgs } from 'node:util';
-import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile, type RouterConfig } from './config.js';
+import { ConfigError, DEFAULT_CONFIG_PATH, loadConfigFile, validateConfig, type RouterConfig } from './config.js';
 import { createLogger, type Logger, type LogLevel } from './log.js';
 import { createRouter } from './server.js';
 import { httpClientCommand } from './http-client.js';
 import { DEFAULT_KEYLEN, deriveKey, newSalt, PASSWORD_ITERATIONS } from '../auth/crypto.js';
 import { describeFinding, lintConfig } from '../realms/permission-lint.js';
 
-const USAGE = `usage: switchyard [--config FILE] [--check-config] [--help]
+const USAGE = `usage: switchyard [--config FILE] [--check-config] [--cluster-nats URL --node ID] [--help]
        switchyard derive-key [--salt SALT] [--iterations N] [--keylen L] [--role ROLE] < secret
        switchyard http-call|http-publish --url URL --key KEYID --realm R URI [JSON_ARGS]
                   (secret from $SWITCHYARD_HTTP_SECRET; see README "HTTP bridge")
@@ -23,6 +23,8 @@ Options:
       --check-config  validate the config, print "config ok: FILE" or the problems, and exit;
                       permission rules that never decide or that a broader rule overrides
                       are printed as "warning: ..." lines (exit status still 0)
+      --cluster-nats URL  join the cluster on this NATS server (sets cluster.nats)
+      --node ID       this node's id in the cluster (sets cluster.node)
   -h, --help          print this help and exit
 
 Environment:
@@ -46,7 +48,7 @@ Signals:
 Exit status: 0 ok, 1 invalid config or failed start, 2 bad usage.
 `;
 
-type Options = { config?: string; 'check-config'?: boolean; help?: boolean };
+type Options = { config?: string; 'check-config'?: boolean; help?: boolean; 'cluster-nats'?: string; node?: string };
 
 function parse(argv: string[]): Options | undefined {
   try {
@@ -56,6 +58,8 @@ function parse(argv: string[]): Options | undefined {
         config: { type: 'string', short: 'c' },
         'check-config': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        'cluster-nats': { type: 'string' },
+        node: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -66,9 +70,22 @@ function parse(argv: string[]): Options | undefined {
   }
 }
 
-function load(path: string): RouterConfig | undefined {
+/** The config file with the command line's cluster settings laid over it, validated again. */
+function loadWithOverrides(path: string, options: Options): RouterConfig {
+  const config = loadConfigFile(path);
+  if (options['cluster-nats'] === undefined && options.node === undefined) return config;
+  const cluster = { ...config.cluster, ...(options['cluster-nats'] !== undefined ? { nats: options['cluster-nats'] } : {}), ...(options.node !== undefined ? { node: options.node } : {}) };
   try {
-    return loadConfigFile(path);
+    return validateConfig({ ...config, cluster });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(`config file ${path} with --cluster-nats/--node`, err.problems);
+  }
+}
+
+function load(path: string, options: Options): RouterConfig | undefined {
+  try {
+    return loadWithOverrides(path, options);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`switchyard: ${err.message}\n`);
@@ -77,7 +94,7 @@ function load(path: string): RouterConfig | undefined {
 }
 
 /** Starts the router and keeps it up until SIGINT/SIGTERM; a second signal forces exit 1. */
-async function run(config: RouterConfig, logger: Logger, path: string): Promise<void> {
+async function run(config: RouterConfig, logger: Logger, path: string, options: Options): Promise<void> {
   const router = createRouter(config, { logger });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -103,7 +120,7 @@ async function run(config: RouterConfig, logger: Logger, path: string): Promise<
   // SIGHUP: reload; an invalid file is reported and the running config stays.
   process.on('SIGHUP', () => {
     try {
-      router.reload(loadConfigFile(path));
+      router.reload(loadWithOverrides(path, options));
       logger.info('config.reloaded', { path });
     } catch (err) {
       logger.error('config.reload_failed', { path, error: err instanceof Error ? err.message : String(err) });
@@ -163,7 +180,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   const path = options.config ?? (process.env.SWITCHYARD_CONFIG || DEFAULT_CONFIG_PATH);
-  const config = load(path);
+  const config = load(path, options);
   if (config === undefined) return 1;
   if (options['check-config']) {
     process.stdout.write(`config ok: ${path}\n`);
@@ -174,7 +191,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   // SWITCHYARD_LOG_LEVEL (debug | info | warn | error | silent) overrides the config's log.level.
   const envLevel = process.env.SWITCHYARD_LOG_LEVEL;
   const level = envLevel && ['debug', 'info', 'warn', 'error', 'silent'].includes(envLevel) ? envLevel as LogLevel : config.log.level;
-  await run(config, createLogger({ level }), path);
+  await run(config, createLogger({ level }), path, options);
   return undefined; // keep serving until a signal arrives
 }
 

@@ -25,6 +25,9 @@ export const PATTERN_SENTENCES: Readonly<Record<string, string>> = {
   '^[0-9a-fA-F]{64}$': 'an Ed25519 public key is 64 hexadecimal characters',
   '^[A-Za-z][A-Za-z0-9_\\-@.]{2,254}$': 'a realm name starts with a letter and has 3 to 255 letters, digits, "_", "-", "@" or "."',
   '^[\\x21-\\x7e]+$': 'a token is printable ASCII with no spaces',
+  '^(nats|tls)://[^/\\s]+$': 'a NATS URL is nats://host:port or tls://host:port, with no path (e.g. "nats://127.0.0.1:4222")',
+  '^[A-Za-z0-9_-]{1,32}$': 'a node id is 1 to 32 letters, digits, "_" or "-"',
+  '^[A-Za-z][A-Za-z0-9_-]{0,15}$': 'a prefix starts with a letter and has at most 16 letters, digits, "_" or "-"',
 };
 
 export function describeSchemaError(error: ErrorObject): ConfigProblem {

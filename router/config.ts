@@ -170,6 +170,33 @@ export interface RouterConfig {
   log: LogConfig;
   /** The operations HTTP endpoint (router/ops/ops-server.ts); off when absent. */
   ops?: OpsConfig;
+  /** Scale-out over NATS (router/cluster/); without it no NATS code is loaded. */
+  cluster?: ClusterConfig;
+}
+
+/** One realm served by several processes through a NATS server (README "Scaling out"). */
+export interface ClusterConfig {
+  /** NATS server URL(s). */
+  nats: string | string[];
+  /** This process's id in the cluster: unique among live nodes. */
+  node: string;
+  /** First token of every subject and KV bucket name, so several clusters can share NATS. */
+  prefix: string;
+  /** NATS credentials; `${NAME}` in a value is replaced by the environment variable NAME. */
+  auth?: { user?: string; pass?: string; token?: string };
+  /** TLS to NATS: CA, and a client certificate and key for mutual TLS (file paths). */
+  tls?: { ca?: string; cert?: string; key?: string };
+  heartbeatMs: number;
+  /** A node silent this long is dead: its registrations vanish and calls in flight to it fail. */
+  deadAfterMs: number;
+  /** How long a cluster-wide meta API answer waits for the other nodes. */
+  metaTimeoutMs: number;
+  /** How long start-up keeps trying to reach NATS before it refuses. */
+  connectTimeoutMs: number;
+  /** Registration table storage: memory (re-asserted after a NATS restart) or file. */
+  registryStorage: 'memory' | 'file';
+  /** KV replicas (3 with a 3-server NATS cluster). */
+  replicas: number;
 }
 
 /** `/metrics`, `/healthz`, `/readyz`, `/status`, `/status.json` on their own port. */
@@ -199,6 +226,9 @@ export const DEFAULT_CONFIG_PATH: string = fileURLToPath(new URL('../../router.c
 
 const SERIALIZERS: SerializerName[] = ['json', 'msgpack', 'cbor'];
 const ACTIONS: Action[] = ['call', 'register', 'publish', 'subscribe'];
+
+/** A NATS server URL: nats:// or tls://, a host, optionally a port. */
+const NATS_URL = { type: 'string', maxLength: 2048, pattern: '^(nats|tls)://[^/\\s]+$' };
 
 /** An object schema that rejects unknown keys. */
 function object(properties: Record<string, object>, required: string[] = [], extra: object = {}): object {
@@ -372,6 +402,24 @@ export const routerSchema: object = object(
       token: { type: 'string', minLength: 16, maxLength: 4096, pattern: '^[\\x21-\\x7e]+$' },
       status: { type: 'boolean', default: true },
     }),
+    cluster: object(
+      {
+        nats: {
+          anyOf: [NATS_URL, { type: 'array', items: NATS_URL, minItems: 1, uniqueItems: true }],
+        },
+        node: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
+        prefix: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,15}$', default: 'sy' },
+        auth: object({ user: { type: 'string', minLength: 1 }, pass: { type: 'string', minLength: 1 }, token: { type: 'string', minLength: 1 } }),
+        tls: object({ ca: { type: 'string', minLength: 1 }, cert: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } }),
+        heartbeatMs: { type: 'integer', minimum: 50, maximum: 60_000, default: 1000 },
+        deadAfterMs: { type: 'integer', minimum: 150, maximum: 600_000, default: 3000 },
+        metaTimeoutMs: { type: 'integer', minimum: 10, maximum: 60_000, default: 250 },
+        connectTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 10_000 },
+        registryStorage: { type: 'string', enum: ['memory', 'file'], default: 'memory' },
+        replicas: { type: 'integer', minimum: 1, maximum: 5, default: 1 },
+      },
+      ['nats', 'node'],
+    ),
   },
   ['realms'],
 );
@@ -398,6 +446,10 @@ function semanticProblems(config: RouterConfig): ConfigProblem[] {
       problems.push({ path: `/listeners/${i}/trustProxy`, message: 'a universal listener cannot trust a proxy (X-Forwarded-For for HTTP and a PROXY line for RawSocket cannot share one port); use separate websocket/http and rawsocket listeners behind a proxy' });
     }
   });
+
+  if (config.cluster && config.cluster.deadAfterMs < 2 * config.cluster.heartbeatMs) {
+    problems.push({ path: '/cluster/deadAfterMs', message: `must be at least twice heartbeatMs (${config.cluster.heartbeatMs}), or one late heartbeat kills a live node` });
+  }
 
   const realms = new Map<string, string>();
   config.realms.forEach((realm, r) => {

@@ -1,3 +1,4 @@
+import type { ClusterRuntime } from './cluster/index.js';
 import { Realm } from '../realms/realm.js';
 import type { RouterConfig } from './config.js';
 import type { Limits } from './limits.js';
@@ -62,6 +63,8 @@ export interface Router {
   session(realm: string, identity: InProcessIdentity): Promise<InProcessSession>;
   /** Prometheus metrics of this router (its own prom-client registry). */
   readonly metrics: RouterMetrics;
+  /** The cluster runtime once `listen()` has joined the cluster (config `cluster`), else undefined. */
+  readonly cluster: ClusterRuntime | undefined;
   /** Where the ops endpoint (config `ops`) listens, once `listen()` has opened it. */
   readonly opsAddress: OpsAddress | undefined;
 }
@@ -98,6 +101,8 @@ class SwitchyardRouter implements Router, SessionHost {
   opsAddress: OpsAddress | undefined;
   private listenersUp = false;
   private readonly startedAt = Date.now();
+  /** Set by listen() when the config has a `cluster` section (router/cluster/). */
+  cluster: ClusterRuntime | undefined;
 
   constructor(config: RouterConfig, readonly logger: Logger, private readonly extensions: RouterOptions = {}) {
     this.limits = config.limits;
@@ -134,7 +139,7 @@ class SwitchyardRouter implements Router, SessionHost {
       metrics: this.metrics,
       limits: this.limits,
       healthy: () => !this.closing,
-      ready: () => this.listenersUp && this.realms.size > 0 && !this.closing,
+      ready: () => this.listenersUp && this.realms.size > 0 && !this.closing && (this.cluster?.connected ?? true),
       status: () => this.status(),
     };
   }
@@ -154,6 +159,7 @@ class SwitchyardRouter implements Router, SessionHost {
       connections: this.sessions.size,
       totals: { sessions: sum('sessions'), registrations: sum('registrations'), subscriptions: sum('subscriptions'), pendingCalls: sum('pendingCalls') },
       realms,
+      ...(this.cluster ? { cluster: this.cluster.status() } : {}),
       counters: { closes: { ...this.stats.closes }, ...this.metrics.snapshot() },
     };
   }
@@ -188,10 +194,19 @@ class SwitchyardRouter implements Router, SessionHost {
 
   async listen(): Promise<ListeningAddress[]> {
     const addresses: ListeningAddress[] = [];
+    // A cluster node opens no port before it knows the cluster's registrations.
+    if (this.config.cluster && !this.cluster) await this.joinCluster();
     if (this.ops && !this.opsAddress) this.opsAddress = await this.ops.listen();
     for (const listener of this.listeners) addresses.push(await listener.listen());
     this.listenersUp = true;
     return addresses;
+  }
+
+  /** Loaded only here, so a router without a `cluster` section never loads the NATS client. */
+  private async joinCluster(): Promise<void> {
+    const { ClusterRuntime } = await import('./cluster/index.js');
+    this.cluster = await ClusterRuntime.start(this.config, this.logger, () => this.sessions.size);
+    for (const realm of this.realms.values()) this.cluster.attach(realm);
   }
 
   /**
@@ -247,11 +262,15 @@ class SwitchyardRouter implements Router, SessionHost {
       if (realm) realm.reconfigure(realmConfig);
       else this.realms.set(realmConfig.name, new Realm(realmConfig, this.limits, this.logger, this.realmExtensions(realmConfig.name)));
     }
-    for (const realm of this.realms.values()) this.instrument(realm);
+    for (const realm of this.realms.values()) {
+      this.instrument(realm);
+      this.cluster?.attach(realm);
+    }
     const kept = new Set(config.realms.map((r) => r.name));
     for (const [name, realm] of this.realms) {
       if (kept.has(name)) continue;
       this.realms.delete(name);
+      this.cluster?.detach(realm);
       for (const session of [...realm.sessions.values()]) session.goodbye(CloseUri.closeRealm, 'realm removed');
       realm.close();
     }
@@ -277,6 +296,7 @@ class SwitchyardRouter implements Router, SessionHost {
     for (const listener of [...this.listeners, ...this.attached]) listener.terminateAll();
     for (const realm of this.realms.values()) realm.close();
     await stopped;
+    await this.cluster?.stop();
     // Last, so /healthz answers 503 for the whole drain.
     await this.ops?.close();
     this.logger.info('router.stopped', { reason });

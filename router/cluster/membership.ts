@@ -41,7 +41,7 @@ export interface PeerState {
 }
 
 export class Membership {
-  private readonly peers = new Map<string, PeerState>();
+  private readonly byNode = new Map<string, PeerState>();
 
   constructor(
     private readonly self: string,
@@ -51,18 +51,18 @@ export class Membership {
   /** Applies one heartbeat received at `now`; returns what changed (often nothing). */
   heartbeat(beat: Heartbeat, now: number): MembershipChange[] {
     if (beat.node === this.self) return [];
-    const known = this.peers.get(beat.node);
+    const known = this.byNode.get(beat.node);
     if (known !== undefined && beat.incarnation !== known.incarnation && beat.startedAt < known.startedAt) {
       return []; // a late beat of a process that has since been replaced
     }
     if (beat.bye) return this.leave(beat, now, known);
 
     if (known === undefined || (!known.alive && known.incarnation !== beat.incarnation && known.last.bye)) {
-      this.peers.set(beat.node, peerOf(beat, now));
+      this.byNode.set(beat.node, peerOf(beat, now));
       return [{ kind: 'up', node: beat.node, incarnation: beat.incarnation }];
     }
     if (known.incarnation !== beat.incarnation) {
-      this.peers.set(beat.node, peerOf(beat, now));
+      this.byNode.set(beat.node, peerOf(beat, now));
       return [{ kind: 'restarted', node: beat.node, previous: known.incarnation, incarnation: beat.incarnation }];
     }
     const wasAlive = known.alive;
@@ -73,7 +73,7 @@ export class Membership {
   /** Declares dead every live peer silent for longer than `deadAfterMs`. */
   tick(now: number): MembershipChange[] {
     const changes: MembershipChange[] = [];
-    for (const peer of this.peers.values()) {
+    for (const peer of this.byNode.values()) {
       if (peer.alive && now - peer.lastSeen > this.deadAfterMs) {
         peer.alive = false;
         changes.push({ kind: 'down', node: peer.node, incarnation: peer.incarnation, reason: 'silent' });
@@ -83,18 +83,23 @@ export class Membership {
   }
 
   isAlive(node: string): boolean {
-    return node === this.self || this.peers.get(node)?.alive === true;
+    return node === this.self || this.byNode.get(node)?.alive === true;
   }
 
   /** The incarnation a node's entries must carry to be used, if the node is alive. */
   liveIncarnation(node: string): string | undefined {
-    const peer = this.peers.get(node);
+    const peer = this.byNode.get(node);
     return peer?.alive ? peer.incarnation : undefined;
+  }
+
+  /** Every peer heard from, alive or not. */
+  peers(): PeerState[] {
+    return [...this.byNode.values()];
   }
 
   /** Live peers, lowest node id first (the lowest live node cleans up after dead ones). */
   alivePeers(): PeerState[] {
-    return [...this.peers.values()].filter((peer) => peer.alive).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    return [...this.byNode.values()].filter((peer) => peer.alive).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
 
   /** Whether this node is the one that should clean up a dead node's entries. */
@@ -106,7 +111,7 @@ export class Membership {
   private leave(beat: Heartbeat, now: number, known: PeerState | undefined): MembershipChange[] {
     const peer = peerOf(beat, now);
     peer.alive = false;
-    this.peers.set(beat.node, peer);
+    this.byNode.set(beat.node, peer);
     // A goodbye from a node never seen alive, or already declared dead, changes nothing for routing.
     // Otherwise whatever incarnation was alive is gone (a replaced process cannot be running still).
     if (known === undefined || !known.alive) return [];

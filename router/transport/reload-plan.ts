@@ -24,6 +24,7 @@ export function unappliedChanges(running: RouterConfig, next: RouterConfig): str
   diff(running.limits, next.limits, '/limits', paths);
   diff(running.ops, next.ops, '/ops', paths);
   diff(running.log, next.log, '/log', paths);
+  diff(running.cluster, next.cluster, '/cluster', paths);
   return paths;
 }
 

@@ -14,7 +14,7 @@ describe('cluster: NATS facts the design relies on', function () {
   before(async function () {
     const missing = natsServerMissing();
     if (missing !== undefined) return this.skip();
-    server = await startNats();
+    server = await startNats({ maxPayload: false });
     nc = await connect({ servers: server.url, noEcho: true, name: 'facts' });
   });
   after(async () => {

@@ -88,7 +88,7 @@ describe('cluster node: start-up checks, heartbeats and membership (against nats
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-nats-conf-'));
     const conf = join(dir, 'nats.conf');
     writeFileSync(conf, 'max_payload: 65536\n');
-    const small = await startNats({ args: ['-c', conf] });
+    const small = await startNats({ args: ['-c', conf], maxPayload: false });
     try {
       const error = await refusal(ClusterNode.start(options(small.url, 'a', { maxMessageBytes: 65536 })));
       expect(error.message).to.match(/NATS max_payload is 65536 bytes, below limits\.maxMessageBytes \(65536\)/);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait.js';
@@ -28,8 +28,13 @@ export interface NatsServerOptions {
   /** Default: any free port (-p -1). */
   port?: number;
   jetstream?: boolean;
-  /** Extra command-line arguments, e.g. ['-c', configFile] for settings without a flag (max_payload). */
+  /** Extra command-line arguments, e.g. ['-c', configFile] for settings without a flag. */
   args?: string[];
+  /**
+   * The server's max_payload (default '2MB'): a node refuses a server whose max_payload cannot carry
+   * maxMessageBytes (1 MiB by default) plus the envelope. false keeps the server's own 1 MB default.
+   */
+  maxPayload?: string | false;
 }
 
 /**
@@ -40,6 +45,11 @@ export async function startNats(options: NatsServerOptions = {}): Promise<NatsSe
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'switchyard-nats-'));
   const portsDir = mkdtempSync(join(tmpdir(), 'switchyard-nats-ports-'));
   const args = ['-a', '127.0.0.1', '-p', String(options.port ?? -1), '--ports_file_dir', portsDir];
+  const maxPayload = options.maxPayload ?? '2MB';
+  if (maxPayload !== false) {
+    writeFileSync(join(portsDir, 'nats.conf'), `max_payload: ${maxPayload}\n`);
+    args.push('-c', join(portsDir, 'nats.conf'));
+  }
   if (options.jetstream !== false) args.push('-js', '-sd', storeDir);
   const child: ChildProcess = spawn(NATS_SERVER, [...args, ...(options.args ?? [])], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

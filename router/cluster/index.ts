@@ -1,0 +1,189 @@
+/**
+ * The cluster runtime: everything a router needs to serve its realms together with other
+ * processes through NATS (design: shared/cluster-nats.md). The router loads this module only when
+ * its config has a `cluster` section (a dynamic import in server.ts), so a single process never
+ * loads the NATS client. Nothing outside router/cluster/ imports `nats`.
+ *
+ * Start-up order: connect and check NATS, claim the node id, start heartbeats, read the whole
+ * registration table into the view; only then does the router open its listeners, so a client
+ * never sees a node that does not yet know the cluster's registrations.
+ */
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'nats';
+import type { ClusterConfig, RouterConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Realm } from '../../realms/realm.js';
+import type { MembershipChange } from './membership.js';
+import { ClusterNode } from './node.js';
+import { RegistryStore, RegistryView, type ClusterCallee } from './registry.js';
+import { attachPubSub, createPubSub, type RealmPubSubLink } from './pubsub-link.js';
+import { attachRpc, type RealmRpcLink } from './rpc-link.js';
+import type { ClusterPubSub } from './pubsub.js';
+
+export interface ClusterStatus {
+  node: string;
+  incarnation: string;
+  nats: 'connected' | 'reconnecting' | 'closed';
+  peers: { node: string; incarnation: string; alive: boolean; heartbeatAgeMs: number; sessions: number; configMatches: boolean }[];
+  registrations: number;
+}
+
+export class ClusterRuntime {
+  readonly store: RegistryStore;
+  readonly view: RegistryView;
+  readonly pubsub: ClusterPubSub;
+  private readonly links = new Map<Realm, { pubsub: RealmPubSubLink; rpc: RealmRpcLink }>();
+  private natsState: ClusterStatus['nats'] = 'connected';
+  private stopWatch: (() => void) | undefined;
+
+  private constructor(
+    readonly config: ClusterConfig,
+    readonly node: ClusterNode,
+    readonly logger: Logger,
+    readonly configDigest: string,
+  ) {
+    const live = (callee: ClusterCallee) => callee.node === node.node || node.membership.liveIncarnation(callee.node) === callee.incarnation;
+    this.store = new RegistryStore(node.registry, live);
+    this.view = new RegistryView(live);
+    this.pubsub = createPubSub(this);
+    node.onChange((change) => this.membershipChanged(change));
+  }
+
+  static async start(config: RouterConfig, logger: Logger, sessions: () => number): Promise<ClusterRuntime> {
+    const cluster = config.cluster!;
+    const configDigest = digestOf(config);
+    const node = await ClusterNode.start({
+      servers: cluster.nats, node: cluster.node, prefix: cluster.prefix, heartbeatMs: cluster.heartbeatMs,
+      deadAfterMs: cluster.deadAfterMs, connectTimeoutMs: cluster.connectTimeoutMs, maxMessageBytes: config.limits.maxMessageBytes,
+      configDigest, connection: connectionOptions(cluster), registryStorage: cluster.registryStorage, replicas: cluster.replicas, sessions,
+    });
+    const runtime = new ClusterRuntime(cluster, node, logger, configDigest);
+    try {
+      await runtime.watchRegistry();
+    } catch (error) {
+      await node.stop();
+      throw error;
+    }
+    runtime.watchNats();
+    warnIfUnprotected(cluster, logger);
+    logger.info('cluster.joined', { node: cluster.node, incarnation: node.incarnation, nats: [cluster.nats].flat() });
+    return runtime;
+  }
+
+  /** Connects a realm's broker and dealer to the other nodes. */
+  attach(realm: Realm): void {
+    if (this.links.has(realm)) return;
+    this.links.set(realm, { pubsub: attachPubSub(this, realm), rpc: attachRpc(this, realm) });
+  }
+
+  detach(realm: Realm): void {
+    const link = this.links.get(realm);
+    if (!link) return;
+    this.links.delete(realm);
+    link.pubsub.detach();
+    link.rpc.detach();
+  }
+
+  get connected(): boolean {
+    return this.natsState === 'connected';
+  }
+
+  status(): ClusterStatus {
+    const now = Date.now();
+    return {
+      node: this.node.node, incarnation: this.node.incarnation, nats: this.natsState, registrations: this.view.size,
+      peers: this.node.membership.peers().map((peer) => ({
+        node: peer.node, incarnation: peer.incarnation, alive: peer.alive, heartbeatAgeMs: now - peer.lastSeen,
+        sessions: peer.last.sessions ?? 0, configMatches: peer.last.configDigest === this.configDigest,
+      })),
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const realm of [...this.links.keys()]) this.detach(realm);
+    this.stopWatch?.();
+    await this.node.stop();
+  }
+
+  private membershipChanged(change: MembershipChange): void {
+    this.logger.info(`cluster.node_${change.kind}`, { node: this.node.node, peer: change.node, incarnation: change.incarnation, ...('reason' in change ? { reason: change.reason } : {}) });
+    if (change.kind === 'up' || change.kind === 'back' || change.kind === 'restarted') {
+      const peer = this.node.membership.peers().find((p) => p.node === change.node);
+      if (peer && peer.last.configDigest !== this.configDigest) {
+        this.logger.warn('cluster.config_differs', { node: this.node.node, peer: change.node, hint: 'roles, users and limits should be the same on every node' });
+      }
+    }
+    for (const link of this.links.values()) {
+      link.rpc.membershipChanged(change);
+      link.pubsub.membershipChanged(change);
+    }
+  }
+
+  /** Reads the whole table, then follows it; resolves once the initial state is in the view. */
+  private async watchRegistry(): Promise<void> {
+    let initialized!: () => void;
+    const ready = new Promise<void>((resolve) => (initialized = resolve));
+    const watch = await this.node.registry.watch({ key: 'c.>', initializedFn: () => initialized() });
+    this.stopWatch = () => watch.stop();
+    void (async () => {
+      for await (const entry of watch) {
+        this.view.apply(entry);
+        for (const link of this.links.values()) link.rpc.registryChanged(entry.key);
+      }
+    })().catch((error: unknown) => this.logger.error('cluster.watch_failed', { error: String(error) }));
+    await ready;
+  }
+
+  private watchNats(): void {
+    void (async () => {
+      for await (const status of this.node.data.status()) {
+        if (status.type === 'disconnect') this.natsState = 'reconnecting';
+        else if (status.type === 'reconnect') this.natsState = 'connected';
+        else continue;
+        this.logger.warn(`cluster.nats_${status.type}`, { node: this.node.node, server: String(status.data) });
+      }
+      this.natsState = 'closed';
+    })();
+  }
+}
+
+/** Roles, users and limits, hashed: nodes compare it in heartbeats (secrets never leave the node). */
+function digestOf(config: RouterConfig): string {
+  return createHash('sha256').update(JSON.stringify({ realms: config.realms, limits: config.limits })).digest('hex').slice(0, 16);
+}
+
+/** `${NAME}` in credentials comes from the environment, so secrets stay out of the config file. */
+export function expandEnv(value: string, env: NodeJS.ProcessEnv = process.env): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+    const found = env[name];
+    if (found === undefined) throw new Error(`cluster credentials name \${${name}}, which is not set in the environment`);
+    return found;
+  });
+}
+
+function connectionOptions(cluster: ClusterConfig): Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'tls'> {
+  const options: Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'tls'> = {};
+  if (cluster.auth?.user !== undefined) options.user = expandEnv(cluster.auth.user);
+  if (cluster.auth?.pass !== undefined) options.pass = expandEnv(cluster.auth.pass);
+  if (cluster.auth?.token !== undefined) options.token = expandEnv(cluster.auth.token);
+  if (cluster.tls) {
+    options.tls = {
+      ...(cluster.tls.ca ? { ca: readFileSync(cluster.tls.ca, 'utf8') } : {}),
+      ...(cluster.tls.cert ? { cert: readFileSync(cluster.tls.cert, 'utf8') } : {}),
+      ...(cluster.tls.key ? { key: readFileSync(cluster.tls.key, 'utf8') } : {}),
+    };
+  }
+  return options;
+}
+
+/** Whoever can publish to the cluster's subjects can bypass WAMP authentication: say so. */
+export function warnIfUnprotected(cluster: ClusterConfig, logger: Logger): void {
+  const remote = [cluster.nats].flat().some((url) => !/^(nats|tls):\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(url));
+  if (remote && cluster.auth === undefined) {
+    logger.warn('cluster.nats_unauthenticated', {
+      node: cluster.node, hint: 'a NATS server off this host needs credentials with subject permissions limited to the cluster (README "Scaling out")',
+    });
+  }
+}
