@@ -51,7 +51,8 @@ export class Realm {
   readonly decider: Authorizer;
   /** Messages and log lines of refused actions (issue 14.3). */
   readonly refusals: RefusalLog;
-  private readonly meta: SessionMeta;
+  /** The session meta API and testaments; the cluster link answers other nodes through it. */
+  readonly meta: SessionMeta;
   private reverifyTimer: NodeJS.Timeout | undefined;
   private readonly expiryTimers = new Map<Session, NodeJS.Timeout>();
 

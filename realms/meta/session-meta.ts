@@ -30,23 +30,64 @@ export interface SessionDetailsShown {
   transport: boolean;
 }
 
+/** Everything the session meta API may tell of a session; plain data, so other nodes can send it. */
+export interface SessionInfo {
+  session: number;
+  authid: string;
+  authrole: string;
+  authmethod: string;
+  authprovider: string;
+  realm: string | undefined;
+  authextra: unknown;
+  transport: { type: string; protocol: string | undefined; peer: string | undefined };
+}
+
+export function sessionInfo(session: Session): SessionInfo {
+  const info = session.transport.info;
+  return {
+    session: session.id, authid: session.authid, authrole: session.authrole, authmethod: session.authmethod,
+    authprovider: session.authprovider, realm: session.realm?.name, authextra: session.authextra,
+    transport: { type: info.type, protocol: info.protocol, peer: info.peer },
+  };
+}
+
 /**
  * The details `wamp.session.get` and `wamp.session.on_join` give of a session: who it is, always;
  * its authextra (e.g. a user's configured `extra`) and its transport (type, protocol, peer address)
  * only where `shown` says, so granting the meta API to a monitor does not hand out every user's
  * extra and address (issue 13.6).
  */
-export function sessionDetails(session: Session, shown: SessionDetailsShown): Dict {
+export function shownDetails(info: SessionInfo, shown: SessionDetailsShown): Dict {
   const details: Dict = {
-    session: session.id, authid: session.authid, authrole: session.authrole, authmethod: session.authmethod,
-    authprovider: session.authprovider, realm: session.realm?.name,
+    session: info.session, authid: info.authid, authrole: info.authrole, authmethod: info.authmethod,
+    authprovider: info.authprovider, realm: info.realm,
   };
-  if (shown.authextra) details.authextra = session.authextra;
-  if (shown.transport) {
-    const info = session.transport.info;
-    details.transport = { type: info.type, protocol: info.protocol, peer: info.peer };
-  }
+  if (shown.authextra) details.authextra = info.authextra;
+  if (shown.transport) details.transport = info.transport;
   return details;
+}
+
+export function sessionDetails(session: Session, shown: SessionDetailsShown): Dict {
+  return shownDetails(sessionInfo(session), shown);
+}
+
+/** A question one node's session meta API asks the others (cluster), answered from their own sessions. */
+export type MetaRequest =
+  | { op: 'select'; authroles: string[] | undefined }
+  | { op: 'get'; session: number }
+  | { op: 'kill'; target: KillTarget; except: number; reason: string; message: string | undefined; silently: boolean };
+
+export type KillTarget = { session: number } | { authid: string } | { authrole: string } | { all: true };
+
+export interface MetaAnswer {
+  sessions?: SessionInfo[];
+  killed?: number[];
+}
+
+/** The rest of the cluster, as the session meta API sees it (router/cluster/meta-link.ts); absent on one node. */
+export interface SessionMetaRemote {
+  /** Every other live node's answer that arrived in time (a missing one makes the answer partial). */
+  ask(request: MetaRequest): Promise<MetaAnswer[]>;
 }
 
 /** A small number per combination of `SessionDetailsShown`, to group on_join receivers. */
@@ -60,27 +101,80 @@ export class SessionMeta {
   private readonly testaments = new Map<Session, Testament[]>();
   /** Sessions ended by kill_all: they leave without testaments or on_leave. */
   private readonly silenced = new Set<Session>();
+  /** Set when the realm is served by several nodes: questions about sessions go to all of them. */
+  remote: SessionMetaRemote | undefined;
 
   constructor(private readonly realm: Realm, dealer: Dealer) {
     const provide = (name: string, handler: (caller: Session, args: unknown[], kwargs: Dict) => unknown) =>
       provideValue(dealer, `wamp.session.${name}`, (caller, args, kwargs) => handler(caller as Session, args, kwargs));
-    provide('count', (_c, args) => this.select(args[0]).length);
-    provide('list', (_c, args) => this.select(args[0]).map((s) => s.id));
-    provide('get', (caller, args) => sessionDetails(this.find(args[0]), realm.detailsShownTo(caller.authrole)));
-    provide('kill', (caller, args, kwargs) => {
-      const target = this.find(args[0]);
-      if (target === caller) throw new WampError(ErrorUri.noSuchSession, 'a session cannot kill itself');
-      this.kill([target], kwargs);
+    provide('count', async (_c, args) => (await this.selectEverywhere(args[0])).length);
+    provide('list', async (_c, args) => (await this.selectEverywhere(args[0])).map((s) => s.session));
+    provide('get', async (caller, args) => shownDetails(await this.findEverywhere(args[0]), realm.detailsShownTo(caller.authrole)));
+    provide('kill', async (caller, args, kwargs) => {
+      if (!isValidId(args[0])) throw new WampError(ErrorUri.noSuchSession, 'no such session');
+      if (args[0] === caller.id) throw new WampError(ErrorUri.noSuchSession, 'a session cannot kill itself');
+      const killed = await this.killEverywhere(caller, { session: args[0] }, kwargs);
+      if (killed.length === 0) throw new WampError(ErrorUri.noSuchSession, 'no such session');
       return null;
     });
-    provide('kill_by_authid', (caller, args, kwargs) =>
-      this.kill(this.others(caller, (s) => s.authid === requireString(args[0], 'authid')), kwargs));
-    provide('kill_by_authrole', (caller, args, kwargs) =>
-      this.kill(this.others(caller, (s) => s.authrole === requireString(args[0], 'authrole')), kwargs).length);
+    provide('kill_by_authid', (caller, args, kwargs) => this.killEverywhere(caller, { authid: requireString(args[0], 'authid') }, kwargs));
+    provide('kill_by_authrole', async (caller, args, kwargs) =>
+      (await this.killEverywhere(caller, { authrole: requireString(args[0], 'authrole') }, kwargs)).length);
     // kill_all clears the realm without a storm of meta and testament events (wamp-spec §10.1).
-    provide('kill_all', (caller, _args, kwargs) => this.kill(this.others(caller, () => true), kwargs, true).length);
+    provide('kill_all', async (caller, _args, kwargs) => (await this.killEverywhere(caller, { all: true }, kwargs, true)).length);
     provide('add_testament', (caller, args, kwargs) => this.addTestament(caller, args, kwargs));
     provide('flush_testaments', (caller, args, kwargs) => this.flushTestaments(caller, kwargs.scope ?? args[0]));
+  }
+
+  /** What this node answers to another node's question (router/cluster/meta-link.ts). */
+  answer(request: MetaRequest): MetaAnswer {
+    switch (request.op) {
+      case 'select':
+        return { sessions: this.select(request.authroles).map(sessionInfo) };
+      case 'get': {
+        const session = this.realm.sessions.get(request.session);
+        return { sessions: session ? [sessionInfo(session)] : [] };
+      }
+      case 'kill':
+        return { killed: this.kill(this.targets(request.target, request.except), { reason: request.reason, message: request.message }, request.silently) };
+    }
+  }
+
+  private async selectEverywhere(filter: unknown): Promise<SessionInfo[]> {
+    const authroles = parseAuthroles(filter);
+    const local = this.select(authroles).map(sessionInfo);
+    if (!this.remote) return local;
+    const answers = await this.remote.ask({ op: 'select', authroles });
+    return [...local, ...answers.flatMap((a) => a.sessions ?? [])];
+  }
+
+  private async findEverywhere(id: unknown): Promise<SessionInfo> {
+    const local = isValidId(id) ? this.realm.sessions.get(id) : undefined;
+    if (local) return sessionInfo(local);
+    if (this.remote && isValidId(id)) {
+      const found = (await this.remote.ask({ op: 'get', session: id })).flatMap((a) => a.sessions ?? [])[0];
+      if (found) return found;
+    }
+    throw new WampError(ErrorUri.noSuchSession, 'no such session');
+  }
+
+  /** GOODBYE to the matching sessions on every node, the caller excepted; the ids of those ended. */
+  private async killEverywhere(caller: Session, target: KillTarget, kwargs: Dict, silently = false): Promise<number[]> {
+    const reason = kwargs.reason ?? CloseUri.killed;
+    if (!isValidUri(reason)) throw new WampError(ErrorUri.invalidUri, 'invalid reason URI');
+    const message = typeof kwargs.message === 'string' ? kwargs.message : undefined;
+    const killed = this.kill(this.targets(target, caller.id), { reason, message }, silently);
+    if (!this.remote) return killed;
+    const answers = await this.remote.ask({ op: 'kill', target, except: caller.id, reason, message, silently });
+    return [...killed, ...answers.flatMap((a) => a.killed ?? [])];
+  }
+
+  private targets(target: KillTarget, except: number): Session[] {
+    const matches = (s: Session) =>
+      'session' in target ? s.id === target.session
+        : 'authid' in target ? s.authid === target.authid
+          : 'authrole' in target ? s.authrole === target.authrole : true;
+    return [...this.realm.sessions.values()].filter((s) => s.id !== except && matches(s));
   }
 
   /** on_join: each receiver gets the details its own role may see of the new session (one publication per kind of receiver). */
@@ -112,34 +206,17 @@ export class SessionMeta {
     this.realm.broker.publishInternal('wamp.session.on_leave', [session.id, session.authid, session.authrole]);
   }
 
-  private select(filter: unknown): Session[] {
+  private select(authroles: string[] | undefined): Session[] {
     const sessions = [...this.realm.sessions.values()];
-    if (filter === undefined || filter === null) return sessions;
-    if (!Array.isArray(filter) || !filter.every((r) => typeof r === 'string')) {
-      throw new WampError(ErrorUri.invalidArgument, 'filter_authroles must be a list of strings');
-    }
-    return sessions.filter((s) => filter.includes(s.authrole));
+    return authroles === undefined ? sessions : sessions.filter((s) => authroles.includes(s.authrole));
   }
 
-  private find(id: unknown): Session {
-    const session = isValidId(id) ? this.realm.sessions.get(id) : undefined;
-    if (!session) throw new WampError(ErrorUri.noSuchSession, 'no such session');
-    return session;
-  }
-
-  private others(caller: Session, predicate: (s: Session) => boolean): Session[] {
-    return [...this.realm.sessions.values()].filter((s) => s !== caller && predicate(s));
-  }
-
-  /** GOODBYE with `reason` (default `wamp.close.killed`) and an optional message. */
-  private kill(targets: Session[], kwargs: Dict, silently = false): number[] {
-    const reason = kwargs.reason ?? CloseUri.killed;
-    if (!isValidUri(reason)) throw new WampError(ErrorUri.invalidUri, 'invalid reason URI');
-    const message = typeof kwargs.message === 'string' ? kwargs.message : undefined;
+  /** GOODBYE with `reason` and an optional message; returns the ids of the sessions ended. */
+  private kill(targets: Session[], how: { reason: string; message: string | undefined }, silently = false): number[] {
     const ids = targets.map((s) => s.id);
     for (const target of targets) {
       if (silently) this.silenced.add(target);
-      target.goodbye(reason, message);
+      target.goodbye(how.reason, how.message);
     }
     return ids;
   }
@@ -166,6 +243,15 @@ export class SessionMeta {
     this.testaments.set(caller, kept);
     return list.length - kept.length;
   }
+}
+
+/** wamp.session.count/list's optional `filter_authroles`. */
+function parseAuthroles(filter: unknown): string[] | undefined {
+  if (filter === undefined || filter === null) return undefined;
+  if (!Array.isArray(filter) || !filter.every((r) => typeof r === 'string')) {
+    throw new WampError(ErrorUri.invalidArgument, 'filter_authroles must be a list of strings');
+  }
+  return filter;
 }
 
 function requireString(value: unknown, name: string): string {

@@ -20,6 +20,7 @@ import { ClusterNode } from './node.js';
 import { RegistryStore, RegistryView, type ClusterCallee } from './registry.js';
 import { attachPubSub, createPubSub, type RealmPubSubLink } from './pubsub-link.js';
 import { attachRpc, type RealmRpcLink } from './rpc-link.js';
+import { attachMeta, type RealmMetaLink } from './meta-link.js';
 import type { ClusterPubSub } from './pubsub.js';
 
 export interface ClusterStatus {
@@ -34,7 +35,7 @@ export class ClusterRuntime {
   readonly store: RegistryStore;
   readonly view: RegistryView;
   readonly pubsub: ClusterPubSub;
-  private readonly links = new Map<Realm, { pubsub: RealmPubSubLink; rpc: RealmRpcLink }>();
+  private readonly links = new Map<Realm, { pubsub: RealmPubSubLink; rpc: RealmRpcLink; meta: RealmMetaLink }>();
   private natsState: ClusterStatus['nats'] = 'connected';
   private stopWatch: (() => void) | undefined;
 
@@ -75,7 +76,7 @@ export class ClusterRuntime {
   /** Connects a realm's broker and dealer to the other nodes. */
   attach(realm: Realm): void {
     if (this.links.has(realm)) return;
-    this.links.set(realm, { pubsub: attachPubSub(this, realm), rpc: attachRpc(this, realm) });
+    this.links.set(realm, { pubsub: attachPubSub(this, realm), rpc: attachRpc(this, realm), meta: attachMeta(this, realm) });
   }
 
   detach(realm: Realm): void {
@@ -84,6 +85,7 @@ export class ClusterRuntime {
     this.links.delete(realm);
     link.pubsub.detach();
     link.rpc.detach();
+    link.meta.detach();
   }
 
   get connected(): boolean {
