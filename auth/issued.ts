@@ -31,6 +31,13 @@ interface Stored {
   mintedAt: number;
 }
 
+/** What other nodes need to verify an issued credential (the PBKDF2 key, never the secret). */
+export interface IssuedRecord extends Stored {
+  authid: string;
+  credentialId: string;
+  salt: string;
+}
+
 /**
  * Expired credentials are kept this long (they can no longer log in), so a login with one is
  * logged as `expired` rather than as an unknown authid.
@@ -56,6 +63,29 @@ export class IssuedCredentials {
     const expiresAt = this.now() + lifetimeMs;
     entry.credentials.set(credentialId, { role, key: deriveKey(secret, entry.salt), expiresAt, mintedAt: tick() });
     return { authid, role, credentialId, secret, salt: entry.salt, iterations: DEFAULT_ITERATIONS, keylen: DEFAULT_KEYLEN, expiresAt };
+  }
+
+  /** The stored form of one credential, for the other nodes of a cluster. */
+  record(authid: string, credentialId: string): IssuedRecord | undefined {
+    const entry = this.byAuthid.get(authid);
+    const stored = entry?.credentials.get(credentialId);
+    return stored && { ...stored, authid, credentialId, salt: entry!.salt };
+  }
+
+  /** A credential issued on another node; returns whether it was new here. */
+  adopt(record: IssuedRecord): boolean {
+    let entry = this.byAuthid.get(record.authid);
+    if (entry?.credentials.has(record.credentialId)) return false;
+    // One salt per authid (a CHALLENGE carries one); every node derives the same one from the shared key.
+    if (!entry) this.byAuthid.set(record.authid, (entry = { salt: record.salt, credentials: new Map() }));
+    entry.credentials.set(record.credentialId, { role: record.role, key: record.key, expiresAt: record.expiresAt, mintedAt: record.mintedAt });
+    return true;
+  }
+
+  /** The authid an issued credential belongs to. */
+  ownerOf(credentialId: string): string | undefined {
+    for (const [authid, entry] of this.byAuthid) if (entry.credentials.has(credentialId)) return authid;
+    return undefined;
   }
 
   /** The credentials of `authid` as WAMP-CRA candidates; recently expired ones too (they carry `expiresAt`). */

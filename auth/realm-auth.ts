@@ -14,7 +14,8 @@ import { LoginGuard } from './guard.js';
 import { IssuedCredentials } from './issued.js';
 import { Revocations, tick } from './revocations.js';
 import { TicketAuthenticator, type TicketVerdict } from './ticket.js';
-import { realmShapes, UnknownAuthids, unknownAuthidKey } from './unknown-authid.js';
+import { hasStaticSecrets, realmShapes, UnknownAuthids, unknownAuthidKey } from './unknown-authid.js';
+import type { AuthJournal } from './auth-journal.js';
 import { WampCraAuthenticator } from './wampcra.js';
 
 /**
@@ -39,11 +40,17 @@ export class RealmAuthState {
   readonly guard: LoginGuard;
   readonly issued: IssuedCredentials;
   readonly revocations = new Revocations();
-  readonly unknownKey: Buffer;
+  /** Behind unknown authids' challenges and issued salts; a cluster may replace a random one with the cluster's. */
+  unknownKey: Buffer;
+  /** True when the key is random (the realm has no static secrets to derive it from). */
+  readonly unknownKeyIsRandom: boolean;
+  /** Where runtime changes go (router/cluster/auth-link.ts); undefined on a single node. */
+  journal: AuthJournal | undefined;
 
   constructor(realm: string, auth: AuthConfig, limits: Limits) {
     this.guard = new LoginGuard(limits);
     this.unknownKey = unknownAuthidKey(realm, auth);
+    this.unknownKeyIsRandom = !hasStaticSecrets(auth);
     this.issued = new IssuedCredentials((authid) => keyedSalt(this.unknownKey, authid));
   }
 }
@@ -91,18 +98,22 @@ export class RealmAuth {
 
   /** "Log out everywhere": what `authid` holds now dies, credentials issued later work. */
   revokeAuthid(authid: string): number {
-    this.state.revocations.revoke(authid);
+    const notBefore = this.state.revocations.revoke(authid);
+    this.state.journal?.record({ kind: 'revoked', authid, notBefore });
     return this.issued.revokeAuthid(authid);
   }
 
   /** Refuse `authid` whatever its credentials until `unban`; returns how many issued credentials died. */
   banAuthid(authid: string): number {
-    this.state.revocations.ban(authid);
+    const notBefore = this.state.revocations.ban(authid);
+    this.state.journal?.record({ kind: 'banned', authid, notBefore });
     return this.issued.revokeAuthid(authid);
   }
 
   unbanAuthid(authid: string): boolean {
-    return this.state.revocations.unban(authid);
+    const wasBanned = this.state.revocations.unban(authid);
+    this.state.journal?.record({ kind: 'unbanned', authid });
+    return wasBanned;
   }
 
   isBanned(authid: string): boolean {

@@ -48,12 +48,20 @@ export function realmShapes(staticUsers: readonly (SaltParams | undefined)[], is
  * without static credentials has nothing stable and secret to derive from, and gets a random key.
  */
 export function unknownAuthidKey(realm: string, auth: AuthConfig): Buffer {
-  const material = [
+  const material = staticSecrets(auth);
+  if (material.length === 0) return randomBytes(32);
+  return createHash('sha256').update('switchyard-unknown-authid\u0000').update(JSON.stringify([realm, material])).digest();
+}
+
+export function hasStaticSecrets(auth: AuthConfig): boolean {
+  return staticSecrets(auth).length > 0;
+}
+
+function staticSecrets(auth: AuthConfig): string[][] {
+  return [
     ...Object.entries(auth.wampcra?.users ?? {}).map(([authid, u]) => ['wampcra', authid, u.key ?? u.secret ?? '']),
     ...Object.entries(auth.ticket?.users ?? {}).map(([authid, u]) => ['ticket', authid, u.ticket]),
   ];
-  if (material.length === 0) return randomBytes(32);
-  return createHash('sha256').update('switchyard-unknown-authid\u0000').update(JSON.stringify([realm, material])).digest();
 }
 
 export class UnknownAuthids {

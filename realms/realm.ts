@@ -229,6 +229,8 @@ export class Realm {
     if (this.config.auth.wampcra?.users[authid]) throw new WampError(ErrorUri.invalidArgument, 'authid belongs to a configured user');
     if (this.auth.isBanned(authid)) throw new WampError(BANNED_ERROR, `authid ${authid} is banned (switchyard.auth.unban lifts it)`);
     const credential = this.issued.issue(authid, role, lifetimeMs as number);
+    const record = this.issued.record(authid, credential.credentialId);
+    if (record) this.authState.journal?.record({ kind: 'issued', record });
     this.logger.info('auth.issued', { realm: this.name, authid, role, credentialId: credential.credentialId });
     return {
       kwargs: {
@@ -244,11 +246,28 @@ export class Realm {
     const credential = kwargs.credential;
     let credentials = 0;
     if (typeof authid === 'string') credentials = this.auth.revokeAuthid(authid);
-    else if (typeof credential === 'string') credentials = this.issued.revokeCredential(credential) ? 1 : 0;
+    else if (typeof credential === 'string') credentials = this.revokeCredential(credential);
     else throw new WampError(ErrorUri.invalidArgument, 'give authid or credential');
     const sessions = this.reverify();
     this.logger.info('auth.revoked', { realm: this.name, authid, credentialId: credential, credentials, sessions });
     return { kwargs: { credentials, sessions } };
+  }
+
+  private revokeCredential(credentialId: string): number {
+    const authid = this.issued.ownerOf(credentialId);
+    if (authid === undefined || !this.issued.revokeCredential(credentialId)) return 0;
+    this.authState.journal?.record({ kind: 'credential_revoked', authid, credentialId });
+    return 1;
+  }
+
+  /** Runtime auth state shared with other nodes (router/cluster/auth-link.ts). */
+  get sharedAuthState(): RealmAuthState {
+    return this.authState;
+  }
+
+  /** Rebuilds the authenticators, e.g. after the cluster replaced the key behind unknown authids' challenges. */
+  rebuildAuth(): void {
+    this.auth = new RealmAuth(this.name, this.config.auth, this.limits, this.logger, this.dealer, this.authState);
   }
 
   /** `switchyard.auth.ban({authid})` / `unban({authid})`: an explicit ban, separate from revoke. */

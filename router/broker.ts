@@ -37,6 +37,39 @@ export interface BrokerObserver {
   subscriptionDeleted?(session: Session, subscription: Subscription): void;
 }
 
+export const RECEIVER_FILTER_KEYS = ['exclude', 'eligible', 'exclude_authid', 'exclude_authrole', 'eligible_authid', 'eligible_authrole'] as const;
+
+/** The subscriber black/whitelist options of a publication (wamp-spec §7.3), as sent to other nodes. */
+export type ReceiverFilterOptions = Partial<Record<typeof RECEIVER_FILTER_KEYS[number], unknown[]>>;
+
+/** An accepted publication as the other nodes need it. */
+export interface RemotePublication {
+  topic: string;
+  /** The origin's publication ID: every node delivers with it. */
+  publication: number;
+  /** Disclosed publisher details (`publisher`, `publisher_authid`, `publisher_authrole`), if disclosed. */
+  publisher: Dict | undefined;
+  args: unknown[] | undefined;
+  kwargs: Dict | undefined;
+  /** Applied by each receiving node to its own sessions (session IDs only match there). */
+  filter: ReceiverFilterOptions;
+}
+
+/**
+ * The rest of the cluster as the broker sees it (router/cluster/pubsub-link.ts); undefined on a
+ * single node, which then never calls into it.
+ */
+export interface BrokerRemote {
+  /**
+   * One local subscriber more (`added`) or fewer on (uri, match); the remote side counts them. The
+   * broker sends SUBSCRIBED only once an added interest has resolved, so an event published on
+   * another node right after SUBSCRIBED is not missed.
+   */
+  interest(uri: string, match: MatchPolicy, added: boolean): MaybePromise<void>;
+  /** An accepted publication, once its local delivery is under way. */
+  published(publication: RemotePublication): void;
+}
+
 export class Broker {
   private readonly index = new UriIndex<Subscription>();
   private readonly byId = new Map<number, Subscription>();
@@ -46,13 +79,15 @@ export class Broker {
   metrics: RoutingMetrics = NO_METRICS;
   /** Message and log line of a refused SUBSCRIBE or PUBLISH (realms/refusals.ts); set by the realm. */
   refusals: RefusalReporter = UNLOGGED_REFUSALS;
+  /** The other nodes of a cluster; set by router/cluster/pubsub-link.ts, else undefined. */
+  remote: BrokerRemote | undefined;
   private readonly queue: Delivery[] = [];
   /** Subscriptions whose authorization a reload put in doubt, until it is decided again. */
   private readonly recheck = new Set<Subscription>();
   /** The latest `retain: true` publication per topic, oldest first (wamp-spec §7.5). */
   private readonly retained = new Map<string, RetainedEvent>();
 
-  constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
+  constructor(private readonly authorizer: Authorizer, readonly limits: Limits) {}
 
   get subscriptionCount(): number {
     return this.byId.size;
@@ -83,11 +118,27 @@ export class Broker {
       if (!decision.allow) {
         return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.notAuthorized, this.refusals.refused(session, 'subscribe', message.topic, decision));
       }
-      this.addSubscriber(session, message, match);
+      return this.holdInterest(session, message, match);
     });
   }
 
-  private addSubscriber(session: Session, message: Subscribe, match: MatchPolicy): MaybePromise<void> {
+  /**
+   * In a cluster, the other nodes' events for (topic, match) must already flow to this node when
+   * SUBSCRIBED goes out; the interest is held per subscriber and given back on any path that adds
+   * none (re-subscribe, limit, the session left meanwhile).
+   */
+  private holdInterest(session: Session, message: Subscribe, match: MatchPolicy): MaybePromise<void> {
+    const remote = this.remote;
+    if (!remote) return this.addSubscriber(session, message, match);
+    return then(remote.interest(message.topic, match, true), () => {
+      let added = false;
+      const done = session.isActive() ? this.addSubscriber(session, message, match, () => (added = true)) : undefined;
+      if (!added) void remote.interest(message.topic, match, false);
+      return done;
+    });
+  }
+
+  private addSubscriber(session: Session, message: Subscribe, match: MatchPolicy, onAdded?: () => void): MaybePromise<void> {
     const own = this.sessionSubscriptions(session);
     let subscription = this.index.get(message.topic, match);
     if (subscription && own.has(subscription.id)) {
@@ -98,6 +149,7 @@ export class Broker {
     if (own.size >= this.limits.maxSubscriptionsPerSession) {
       return session.sendError(MessageType.SUBSCRIBE, message.request, ErrorUri.optionNotAllowed, 'too many subscriptions');
     }
+    onAdded?.();
     const created = !subscription;
     if (!subscription) {
       subscription = {
@@ -173,24 +225,54 @@ export class Broker {
       const publication = randomId();
       const eligible = (receiver: Session) => (receiver !== publisher || !excludeMe) && filter(receiver);
       if (options.retain === true) this.retain(topic, { publication, details: disclosed ?? {}, args, kwargs, eligible: filter });
-      return then(this.receivers(topic, eligible), (deliveries): PublishOutcome => {
+      const local = then(this.receivers(topic, eligible), (deliveries): PublishOutcome => {
         let fanout = 0;
         for (const [, receivers] of deliveries) fanout += receivers.length;
         this.metrics.fanout(fanout);
         for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, { args, kwargs }, disclosed, receivers);
         return { publication };
       });
+      // Now, not once a dynamic authorizer has answered for the local receivers: those answers may
+      // come back out of order, and the other nodes must get the publisher's order.
+      this.remote?.published({ topic, publication, publisher: disclosed, args, kwargs, filter: receiverFilterOptions(options) });
+      return local;
     });
   }
 
   /**
    * A publication by the router itself (meta events, testaments): no publisher and no publish
    * check, but receivers are filtered and authorized exactly like for a client's PUBLISH.
+   * `remote` says which receivers on other nodes may get it (their filter options); without it
+   * the publication stays on this node, because `filter` is a local closure other nodes cannot run
+   * (meta events whose audience depends on the receiver's role, realms/meta/visibility.ts).
    */
-  publishInternal(topic: string, args: unknown[], kwargs?: Dict, exclude?: Session, filter: (r: Session) => boolean = () => true): MaybePromise<void> {
+  publishInternal(
+    topic: string, args: unknown[], kwargs?: Dict, exclude?: Session, filter: (r: Session) => boolean = () => true, remote?: ReceiverFilterOptions,
+  ): MaybePromise<void> {
     const publication = randomId();
-    return then(this.receivers(topic, (receiver) => receiver !== exclude && filter(receiver)), (deliveries) => {
+    const local = then(this.receivers(topic, (receiver) => receiver !== exclude && filter(receiver)), (deliveries) => {
       for (const [subscription, receivers] of deliveries) this.deliver(subscription, topic, publication, { args, kwargs }, undefined, receivers);
+    });
+    if (remote) this.remote?.published({ topic, publication, publisher: undefined, args, kwargs, filter: remote });
+    return local;
+  }
+
+  /**
+   * A publication that another node accepted, for the local subscription (uri, match) that NATS
+   * delivered it to: filtered by its options among this node's sessions, each receiver authorized
+   * on the concrete topic like for a local publication, delivered with the origin's publication ID.
+   * A topic the subscription does not match (a forged message) is dropped; returns whether any
+   * subscription took it.
+   */
+  deliverRemote(uri: string, match: MatchPolicy, event: RemotePublication): MaybePromise<boolean> {
+    const subscription = this.index.matchAll(event.topic).find((s) => s.uri === uri && s.match === match);
+    const filter = parseReceiverFilter(event.filter);
+    if (!subscription || !filter) return false;
+    return then(this.receivers(event.topic, filter, [subscription]), (deliveries) => {
+      for (const [target, receivers] of deliveries) {
+        this.deliver(target, event.topic, event.publication, { args: event.args, kwargs: event.kwargs }, event.publisher, receivers);
+      }
+      return true;
     });
   }
 
@@ -199,9 +281,11 @@ export class Broker {
    * subscriptions are authorized again on the concrete topic: a pattern may cover URIs the
    * receiver's role may not see (style §1.8 lesson 6).
    */
-  private receivers(topic: string, eligible: (receiver: Session) => boolean): MaybePromise<[Subscription, Session[]][]> {
+  private receivers(
+    topic: string, eligible: (receiver: Session) => boolean, subscriptions: Subscription[] = this.index.matchAll(topic),
+  ): MaybePromise<[Subscription, Session[]][]> {
     const pending: MaybePromise<[Subscription, Session[]]>[] = [];
-    for (const subscription of this.index.matchAll(topic)) {
+    for (const subscription of subscriptions) {
       const chosen = [...subscription.subscribers].filter(eligible);
       // Exact subscriptions were authorized for this very URI, unless a reload put that in doubt.
       if (subscription.match === 'exact' && !this.recheck.has(subscription)) {
@@ -293,6 +377,7 @@ export class Broker {
 
   private removeSubscriber(session: Session, subscription: Subscription): void {
     subscription.subscribers.delete(session);
+    void this.remote?.interest(subscription.uri, subscription.match, false);
     this.bySession.get(session)?.delete(subscription.id);
     this.observer.unsubscribed?.(session, subscription);
     if (subscription.subscribers.size === 0) {
@@ -396,6 +481,13 @@ export function parseReceiverFilter(options: Dict): ((receiver: Session) => bool
     (!eligible || eligible.has(r.id)) && (!eligibleAuthid || eligibleAuthid.has(r.authid))
     && (!eligibleAuthrole || eligibleAuthrole.has(r.authrole)) && !exclude?.has(r.id)
     && !excludeAuthid?.has(r.authid) && !excludeAuthrole?.has(r.authrole);
+}
+
+/** The black/whitelist options of `options` (already checked by parseReceiverFilter). */
+export function receiverFilterOptions(options: Dict): ReceiverFilterOptions {
+  const picked: ReceiverFilterOptions = {};
+  for (const key of RECEIVER_FILTER_KEYS) if (Array.isArray(options[key])) picked[key] = options[key] as unknown[];
+  return picked;
 }
 
 /** undefined = option absent; null = present with the wrong type. */

@@ -206,7 +206,7 @@ class SwitchyardRouter implements Router, SessionHost {
   private async joinCluster(): Promise<void> {
     const { ClusterRuntime } = await import('./cluster/index.js');
     this.cluster = await ClusterRuntime.start(this.config, this.logger, () => this.sessions.size);
-    for (const realm of this.realms.values()) this.cluster.attach(realm);
+    for (const realm of this.realms.values()) await this.cluster.attach(realm);
   }
 
   /**
@@ -264,7 +264,7 @@ class SwitchyardRouter implements Router, SessionHost {
     }
     for (const realm of this.realms.values()) {
       this.instrument(realm);
-      this.cluster?.attach(realm);
+      this.cluster?.attach(realm).catch((error: unknown) => this.logger.error('cluster.attach_failed', { realm: realm.name, error: String(error) }));
     }
     const kept = new Set(config.realms.map((r) => r.name));
     for (const [name, realm] of this.realms) {

@@ -1,4 +1,4 @@
-import { parseReceiverFilter } from '../../router/broker.js';
+import { parseReceiverFilter, receiverFilterOptions } from '../../router/broker.js';
 import type { Dealer } from '../../router/dealer.js';
 import { isDict } from '../../router/protocol/decode.js';
 import { CloseUri, ErrorUri, WampError } from '../../router/protocol/errors.js';
@@ -200,10 +200,11 @@ export class SessionMeta {
     for (const scope of ['detached', 'destroyed'] as const) {
       for (const t of testaments.filter((x) => x.scope === scope)) {
         const filter = parseReceiverFilter(t.options) ?? (() => true);
-        this.realm.broker.publishInternal(t.topic, t.args, t.kwargs, undefined, filter);
+        // Testaments and on_leave reach other nodes too; their filter is plain options there.
+        this.realm.broker.publishInternal(t.topic, t.args, t.kwargs, undefined, filter, receiverFilterOptions(t.options));
       }
     }
-    this.realm.broker.publishInternal('wamp.session.on_leave', [session.id, session.authid, session.authrole]);
+    this.realm.broker.publishInternal('wamp.session.on_leave', [session.id, session.authid, session.authrole], undefined, undefined, undefined, {});
   }
 
   private select(authroles: string[] | undefined): Session[] {

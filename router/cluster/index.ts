@@ -11,7 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'nats';
+import { StorageType, type ConnectionOptions, type KV } from 'nats';
 import type { ClusterConfig, RouterConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Realm } from '../../realms/realm.js';
@@ -21,6 +21,7 @@ import { RegistryStore, RegistryView, type ClusterCallee } from './registry.js';
 import { attachPubSub, createPubSub, type RealmPubSubLink } from './pubsub-link.js';
 import { attachRpc, type RealmRpcLink } from './rpc-link.js';
 import { attachMeta, type RealmMetaLink } from './meta-link.js';
+import { attachAuth, type RealmAuthLink } from './auth-link.js';
 import type { ClusterPubSub } from './pubsub.js';
 
 export interface ClusterStatus {
@@ -35,8 +36,9 @@ export class ClusterRuntime {
   readonly store: RegistryStore;
   readonly view: RegistryView;
   readonly pubsub: ClusterPubSub;
-  private readonly links = new Map<Realm, { pubsub: RealmPubSubLink; rpc: RealmRpcLink; meta: RealmMetaLink }>();
+  private readonly links = new Map<Realm, { pubsub: RealmPubSubLink; rpc: RealmRpcLink; meta: RealmMetaLink; auth: Promise<RealmAuthLink> }>();
   private natsState: ClusterStatus['nats'] = 'connected';
+  private readonly reconnectListeners = new Set<() => void>();
   private stopWatch: (() => void) | undefined;
 
   private constructor(
@@ -44,6 +46,8 @@ export class ClusterRuntime {
     readonly node: ClusterNode,
     readonly logger: Logger,
     readonly configDigest: string,
+    /** Issued credentials, revocations, bans: file storage, so they survive a NATS restart. */
+    readonly authKv: KV,
   ) {
     const live = (callee: ClusterCallee) => callee.node === node.node || node.membership.liveIncarnation(callee.node) === callee.incarnation;
     this.store = new RegistryStore(node.registry, live);
@@ -60,7 +64,14 @@ export class ClusterRuntime {
       deadAfterMs: cluster.deadAfterMs, connectTimeoutMs: cluster.connectTimeoutMs, maxMessageBytes: config.limits.maxMessageBytes,
       configDigest, connection: connectionOptions(cluster), registryStorage: cluster.registryStorage, replicas: cluster.replicas, sessions,
     });
-    const runtime = new ClusterRuntime(cluster, node, logger, configDigest);
+    let runtime: ClusterRuntime;
+    try {
+      const authKv = await node.data.jetstream().views.kv(`${cluster.prefix}_auth`, { history: 1, storage: StorageType.File, replicas: cluster.replicas });
+      runtime = new ClusterRuntime(cluster, node, logger, configDigest, authKv);
+    } catch (error) {
+      await node.stop();
+      throw error;
+    }
     try {
       await runtime.watchRegistry();
     } catch (error) {
@@ -73,10 +84,16 @@ export class ClusterRuntime {
     return runtime;
   }
 
-  /** Connects a realm's broker and dealer to the other nodes. */
-  attach(realm: Realm): void {
-    if (this.links.has(realm)) return;
-    this.links.set(realm, { pubsub: attachPubSub(this, realm), rpc: attachRpc(this, realm), meta: attachMeta(this, realm) });
+  /**
+   * Connects a realm's broker, dealer, session meta API and auth state to the other nodes; resolves
+   * once the realm has the cluster's auth state (issued credentials, revocations, bans).
+   */
+  async attach(realm: Realm): Promise<void> {
+    const existing = this.links.get(realm);
+    if (existing) return void (await existing.auth);
+    const auth = attachAuth(this, realm, this.authKv);
+    this.links.set(realm, { pubsub: attachPubSub(this, realm), rpc: attachRpc(this, realm), meta: attachMeta(this, realm), auth });
+    await auth;
   }
 
   detach(realm: Realm): void {
@@ -86,6 +103,13 @@ export class ClusterRuntime {
     link.pubsub.detach();
     link.rpc.detach();
     link.meta.detach();
+    void link.auth.then((auth) => auth.detach(), () => undefined);
+  }
+
+  /** Called after each reconnect to NATS (what was missed meanwhile must be caught up). */
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   get connected(): boolean {
@@ -145,6 +169,7 @@ export class ClusterRuntime {
         else if (status.type === 'reconnect') this.natsState = 'connected';
         else continue;
         this.logger.warn(`cluster.nats_${status.type}`, { node: this.node.node, server: String(status.data) });
+        if (status.type === 'reconnect') for (const listener of this.reconnectListeners) listener();
       }
       this.natsState = 'closed';
     })();

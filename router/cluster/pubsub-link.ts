@@ -1,23 +1,97 @@
 /**
- * A realm's broker joined to the other nodes' brokers through ClusterPubSub.
- * TODO(issue 15, in progress): the broker seam is not written yet; until it is, attaching a realm
- * connects nothing and events stay on their node.
+ * A realm's broker joined to the other nodes' brokers through ClusterPubSub (design §3.3).
+ *
+ * Outbound: the broker reports each accepted publication once its local delivery is under way
+ * (`BrokerRemote.published`); it is encoded once (envelope.ts) and published on the topic's event
+ * subject, and NATS copies it to every node with a matching subscription. Inbound: each message
+ * names one local WAMP subscription, whose broker delivers it with the origin's publication ID,
+ * after the receiver filter and each receiver's permission check on this node
+ * (`Broker.deliverRemote`). Interest is held per local subscriber and counted in ClusterPubSub.
+ *
+ * Nothing here can block or fail local delivery: while NATS is down ClusterPubSub drops and counts,
+ * and a publication that cannot cross (too big, not encodable) is counted and logged once.
  */
 
+import type { Broker, BrokerRemote } from '../broker.js';
+import type { MatchPolicy } from '../protocol/uri.js';
 import type { Realm } from '../../realms/realm.js';
+import { encodeEnvelope, type EventEnvelope } from './envelope.js';
 import type { ClusterRuntime } from './index.js';
 import type { MembershipChange } from './membership.js';
-import { ClusterPubSub } from './pubsub.js';
+import { ENVELOPE_ALLOWANCE_BYTES } from './node.js';
+import { ClusterPubSub, type InterestKey } from './pubsub.js';
 
 export interface RealmPubSubLink {
   detach(): void;
   membershipChanged(change: MembershipChange): void;
 }
 
+/** The brokers of the attached realms, by realm name, for each runtime's ClusterPubSub. */
+const attached = new WeakMap<ClusterPubSub, Map<string, Broker>>();
+
 export function createPubSub(runtime: ClusterRuntime): ClusterPubSub {
-  return new ClusterPubSub(runtime.node.data, runtime.node.scheme, () => undefined, () => undefined);
+  const brokers = new Map<string, Broker>();
+  const pubsub = new ClusterPubSub(runtime.node.data, runtime.node.scheme, (interest, event) => {
+    const broker = brokers.get(interest.realm);
+    if (broker) deliver(runtime, broker, interest, event);
+  });
+  attached.set(pubsub, brokers);
+  return pubsub;
 }
 
-export function attachPubSub(_runtime: ClusterRuntime, _realm: Realm): RealmPubSubLink {
-  return { detach: () => undefined, membershipChanged: () => undefined };
+/** Hands one inbound event to the broker; a failure is logged, never thrown into the NATS client. */
+function deliver(runtime: ClusterRuntime, broker: Broker, interest: InterestKey, event: EventEnvelope): void {
+  const fail = (error: unknown) => runtime.logger.limited('cluster.event_failed', { node: runtime.node.node, realm: interest.realm, topic: event.topic, error: String(error) }, 'error');
+  try {
+    const done = broker.deliverRemote(interest.uri, interest.match, event);
+    if (done instanceof Promise) done.catch(fail);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+export function attachPubSub(runtime: ClusterRuntime, realm: Realm): RealmPubSubLink {
+  const pubsub = runtime.pubsub;
+  const broker = realm.broker;
+  const key = (uri: string, match: MatchPolicy): InterestKey => ({ realm: realm.name, uri, match });
+  const remote: BrokerRemote = {
+    interest: (uri, match, added) => (added ? pubsub.hold(key(uri, match)) : pubsub.release(key(uri, match))),
+    published: publisher(runtime, realm),
+  };
+  broker.remote = remote;
+  attached.get(pubsub)?.set(realm.name, broker);
+  // Subscribers from before the attach (none at start-up) hold interest like later ones.
+  for (const [, subscription] of broker.subscriberPairs()) void pubsub.hold(key(subscription.uri, subscription.match));
+  return {
+    detach() {
+      if (broker.remote === remote) broker.remote = undefined;
+      attached.get(pubsub)?.delete(realm.name);
+      pubsub.releaseRealm(realm.name);
+    },
+    // NATS interest follows connections: a node that leaves takes its subscriptions with it.
+    membershipChanged: () => undefined,
+  };
+}
+
+/** Encodes and sends each publication of `realm`, refusing (counted, logged once) what cannot cross. */
+function publisher(runtime: ClusterRuntime, realm: Realm): BrokerRemote['published'] {
+  const pubsub = runtime.pubsub;
+  const maxBytes = realm.broker.limits.maxMessageBytes + ENVELOPE_ALLOWANCE_BYTES;
+  let warned = false;
+  const refuse = (topic: string, reason: string) => {
+    pubsub.refused++;
+    if (warned) return;
+    warned = true;
+    runtime.logger.warn('cluster.publication_not_sent', { node: runtime.node.node, realm: realm.name, topic, reason, note: 'further ones are only counted' });
+  };
+  return (publication) => {
+    let envelope: Uint8Array;
+    try {
+      envelope = encodeEnvelope({ realm: realm.name, ...publication });
+    } catch (error) {
+      return refuse(publication.topic, `not encodable: ${String(error).slice(0, 120)}`);
+    }
+    if (envelope.byteLength > maxBytes) return refuse(publication.topic, `envelope of ${envelope.byteLength} bytes is over ${maxBytes}`);
+    pubsub.publish(realm.name, publication.topic, envelope);
+  };
 }

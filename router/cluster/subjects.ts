@@ -27,7 +27,7 @@ export function encodeToken(text: string): string {
   return out;
 }
 
-/** Inverse of {@link encodeToken}; only tests need it (receivers never decode subjects). */
+/** Inverse of {@link encodeToken}: subjects are never decoded, KV keys of the auth bucket are. */
 export function decodeToken(token: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < token.length; ) {

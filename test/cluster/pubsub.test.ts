@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import { connect, type NatsConnection } from 'nats';
+import { encodeEnvelope } from '../../router/cluster/envelope.js';
 import { ClusterPubSub, type InterestKey } from '../../router/cluster/pubsub.js';
 import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const SCHEME = { prefix: 'sy' };
-const encode = (topic: string, n: number) => new TextEncoder().encode(JSON.stringify({ topic, n }));
-const topicOf = (data: Uint8Array) => (JSON.parse(new TextDecoder().decode(data)) as { topic: string }).topic;
+const encode = (topic: string, n: number, realm = 'realm1') =>
+  encodeEnvelope({ realm, topic, publication: n + 1, publisher: undefined, args: [n], kwargs: undefined, filter: {} });
 
 interface Node {
   nc: NatsConnection;
@@ -22,8 +23,8 @@ describe('cluster pub/sub over NATS subjects (against nats-server)', function ()
   async function node(url = server.url): Promise<Node> {
     const nc = await connect({ servers: url, noEcho: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     const received: Node['received'] = [];
-    const pubsub = new ClusterPubSub(nc, SCHEME, topicOf, (interest, topic, data) => {
-      received.push({ interest: `${interest.match}:${interest.uri}`, topic, n: (JSON.parse(new TextDecoder().decode(data)) as { n: number }).n });
+    const pubsub = new ClusterPubSub(nc, SCHEME, (interest, event) => {
+      received.push({ interest: `${interest.match}:${interest.uri}`, topic: event.topic, n: event.args![0] as number });
     });
     const created = { nc, pubsub, received };
     nodes.push(created);
@@ -74,6 +75,41 @@ describe('cluster pub/sub over NATS subjects (against nats-server)', function ()
     await settle(b, a);
     expect(a.received).to.deep.equal([]);
     expect(b.received).to.deep.equal([]);
+  });
+
+  it('drops and counts a message that is not an envelope of the subscription\'s realm', async () => {
+    const a = await node();
+    const b = await node();
+    await b.pubsub.hold(key('com.x'));
+    a.nc.publish('sy.realm1.e.com.x', new TextEncoder().encode('{"not":"cbor"}'));
+    a.nc.publish('sy.realm1.e.com.x', encode('com.x', 1, 'realm2'));
+    a.pubsub.publish('realm1', 'com.x', encode('com.x', 2));
+    await settle(a, b);
+    expect(b.received.map((r) => r.n)).to.deep.equal([2]);
+    expect(b.pubsub.malformed).to.equal(2);
+  });
+
+  it('makes every holder wait for the flush that puts a new interest on the server (SUBSCRIBED follows it)', async () => {
+    const b = await node();
+    const first = b.pubsub.hold(key('com.w'));
+    const second = b.pubsub.hold(key('com.w'));
+    expect(first).to.be.instanceOf(Promise);
+    expect(second).to.equal(first);
+    await first;
+    expect(b.pubsub.hold(key('com.w'))).to.equal(undefined); // already on the server: no wait
+  });
+
+  it('neither subscribes nor publishes a subject over the NATS control-line limit, and the connection survives', async () => {
+    const a = await node();
+    const b = await node();
+    const long = `com.${'ü'.repeat(800)}`; // 4,800 bytes once encoded: the server would cut the connection
+    expect(b.pubsub.hold(key(long))).to.equal(undefined);
+    expect(a.pubsub.publish('realm1', long, encode(long, 0))).to.equal(false);
+    expect([a.pubsub.tooLong, b.pubsub.tooLong]).to.deep.equal([1, 1]);
+    await b.pubsub.hold(key('com.x'));
+    a.pubsub.publish('realm1', 'com.x', encode('com.x', 1));
+    await settle(a, b);
+    expect(b.received.map((r) => r.n)).to.deep.equal([1]);
   });
 
   it('holds interest while any local subscriber does', async () => {
