@@ -114,6 +114,7 @@ class SwitchyardRouter implements Router, SessionHost {
     this.metrics = new RouterMetrics({
       sessionsByRealmAndMethod: () => this.sessionGroups(),
       pendingCallsByRealm: () => [...this.realms.values()].map((realm) => [realm.name, realm.dealer.pendingCallCount] as [string, number]),
+      cluster: () => this.cluster?.counters(),
     });
     for (const realm of this.realms.values()) this.instrument(realm);
     this.ops = config.ops ? new OpsServer(config.ops, this.opsHost(), logger) : undefined;

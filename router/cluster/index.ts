@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { StorageType, type ConnectionOptions, type KV } from 'nats';
 import type { ClusterConfig, RouterConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import type { ClusterCounters } from '../ops/metrics.js';
 import type { Realm } from '../../realms/realm.js';
 import type { MembershipChange } from './membership.js';
 import { ClusterNode } from './node.js';
@@ -114,6 +115,21 @@ export class ClusterRuntime {
 
   get connected(): boolean {
     return this.natsState === 'connected';
+  }
+
+  /** For the ops endpoint's metrics (router/ops/metrics.ts). */
+  counters(): ClusterCounters {
+    const peers = this.node.membership.peers();
+    const alive = peers.filter((p) => p.alive).length;
+    const pubsub = this.pubsub;
+    let partialMetaAnswers = 0;
+    for (const link of this.links.values()) partialMetaAnswers += link.meta.partialAnswers;
+    return {
+      natsConnected: this.connected, peersAlive: alive, peersDead: peers.length - alive,
+      messagesOut: { event: pubsub.sent }, messagesIn: { event: pubsub.received },
+      dropped: { nats_down: pubsub.dropped, too_long: pubsub.tooLong, malformed: pubsub.malformed, refused: pubsub.refused, prefix_filtered: pubsub.overDelivered },
+      partialMetaAnswers,
+    };
   }
 
   status(): ClusterStatus {

@@ -68,6 +68,22 @@ export interface MetricsSource {
   sessionsByRealmAndMethod(): Iterable<[string, string, number]>;
   /** [realm, pending calls] for every realm. */
   pendingCallsByRealm(): Iterable<[string, number]>;
+  /** The cluster's counters when the router is a cluster node (router/cluster/), else undefined. */
+  cluster?(): ClusterCounters | undefined;
+}
+
+/** Totals since the node joined; counters are exposed as Prometheus counters, the rest as gauges. */
+export interface ClusterCounters {
+  natsConnected: boolean;
+  peersAlive: number;
+  peersDead: number;
+  /** Cross-node messages sent and received, by kind (event, rpc, meta). */
+  messagesOut: Record<string, number>;
+  messagesIn: Record<string, number>;
+  /** Cross-node messages not sent or not accepted, by reason (nats_down, too_long, malformed, ...). */
+  dropped: Record<string, number>;
+  /** Meta API answers some node did not contribute to in time. */
+  partialMetaAnswers: number;
 }
 
 /** The subset a Session uses; `NO_METRICS` when the router has none (e.g. a bare SessionHost). */
@@ -142,6 +158,7 @@ export class RouterMetrics implements SessionMetrics, RoutingMetrics {
         for (const [realm, count] of source.pendingCallsByRealm()) this.set({ realm }, count);
       },
     });
+    this.clusterMetrics(source, registry);
     this.authSuccess = new Counter({ name: 'switchyard_auth_success_total', help: 'Successful logins, by method', labelNames: ['method'], registers: [registry] });
     this.authFailure = new Counter({
       name: 'switchyard_auth_failure_total', help: 'Refused logins, by method and reason', labelNames: ['method', 'reason'], registers: [registry],
@@ -158,6 +175,31 @@ export class RouterMetrics implements SessionMetrics, RoutingMetrics {
       'switchyard_event_fanout_receivers', 'Receivers of one publication (all matching subscriptions together)',
       [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000], registry,
     );
+  }
+
+  /** Computed on scrape from the cluster runtime; absent values (no cluster) give no samples. */
+  private clusterMetrics(source: MetricsSource, registry: Registry): void {
+    const counters = () => source.cluster?.();
+    const byLabel = (label: string, pick: (c: ClusterCounters) => Record<string, number>) => function (this: Counter<string>) {
+      this.reset();
+      const c = counters();
+      if (c) for (const [value, count] of Object.entries(pick(c))) this.inc({ [label]: value }, count);
+    };
+    new Gauge({
+      name: 'switchyard_cluster_nats_connected', help: 'Whether this node is connected to NATS (cluster nodes only)', registers: [registry],
+      collect() { this.reset(); const c = counters(); if (c) this.set(c.natsConnected ? 1 : 0); },
+    });
+    new Gauge({
+      name: 'switchyard_cluster_peers', help: 'Other nodes heard from, by state', labelNames: ['state'], registers: [registry],
+      collect() { this.reset(); const c = counters(); if (c) { this.set({ state: 'alive' }, c.peersAlive); this.set({ state: 'dead' }, c.peersDead); } },
+    });
+    new Counter({ name: 'switchyard_cluster_messages_out_total', help: 'Messages sent to other nodes, by kind', labelNames: ['kind'], registers: [registry], collect: byLabel('kind', (c) => c.messagesOut) });
+    new Counter({ name: 'switchyard_cluster_messages_in_total', help: 'Messages received from other nodes, by kind', labelNames: ['kind'], registers: [registry], collect: byLabel('kind', (c) => c.messagesIn) });
+    new Counter({ name: 'switchyard_cluster_dropped_total', help: 'Cross-node messages dropped, by reason', labelNames: ['reason'], registers: [registry], collect: byLabel('reason', (c) => c.dropped) });
+    new Counter({
+      name: 'switchyard_cluster_partial_meta_answers_total', help: 'Meta API answers some node did not contribute to in time', registers: [registry],
+      collect() { this.reset(); const c = counters(); if (c) this.inc(c.partialMetaAnswers); },
+    });
   }
 
   messageIn(type: number, bytes: number): void {

@@ -11,6 +11,8 @@ import { createLogger } from '../../router/log.js';
 import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
 import { signalGroup, spawnWithTimeout, waitForOutput } from '../helpers/spawn.js';
 import { waitFor } from '../helpers/wait.js';
+import { connectAutobahn } from '../helpers/autobahn.js';
+import { within } from '../helpers/promises.js';
 
 const CLI = fileURLToPath(new URL('../../router/cli.js', import.meta.url));
 const SERVER = fileURLToPath(new URL('../../router/server.js', import.meta.url));
@@ -95,6 +97,30 @@ describe('cluster runtime: joining, status, CLI flags (against nats-server)', fu
     } finally {
       await own.stop();
     }
+  });
+
+  it('/metrics counts cross-node events, peers and the NATS connection', async () => {
+    cluster = await startTestCluster(2, {
+      ops: { host: '127.0.0.1', port: 0 },
+      realms: [{ name: 'realm1', roles: [{ name: 'anonymous', permissions: [{ uri: 'com.', match: 'prefix', allow: { publish: true, subscribe: true } }] }], auth: { anonymous: { role: 'anonymous' } } }],
+    }, nats);
+    const [a, b] = cluster.nodes;
+    await waitFor(() => b!.router.cluster!.status().peers.some((p) => p.alive), { timeoutMs: 3000, what: 'a alive at b' });
+    const subscriber = await connectAutobahn(b!.url);
+    const publisher = await connectAutobahn(a!.url);
+    try {
+      const got: unknown[] = [];
+      await within(subscriber.session.subscribe('com.tick', (args: unknown[]) => got.push(args[0])), 'subscribe');
+      for (let i = 0; i < 3; i++) await within(publisher.session.publish('com.tick', [i], {}, { acknowledge: true }), 'publish');
+      await waitFor(() => got.length === 3, { what: 'three events at b' });
+    } finally {
+      await subscriber.close();
+      await publisher.close();
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${b!.router.opsAddress!.port}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    expect(metrics).to.match(/^switchyard_cluster_messages_in_total\{kind="event"\} 3$/m);
+    expect(metrics).to.match(/^switchyard_cluster_nats_connected 1$/m);
+    expect(metrics).to.match(/^switchyard_cluster_peers\{state="alive"\} 1$/m);
   });
 
   it('a node whose roles differ from a peer\'s says so', async () => {
