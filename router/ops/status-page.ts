@@ -37,6 +37,11 @@ export const STATUS_PAGE = `<!doctype html>
 <table id="realms"><thead><tr><th>realm</th><th class="n">sessions</th><th class="n">registrations</th><th class="n">subscriptions</th><th class="n">pending calls</th></tr></thead><tbody></tbody></table>
 <h2>Sessions</h2>
 <table id="sessions"><thead><tr><th>realm</th><th class="n">id</th><th>authid</th><th>authrole</th><th>authmethod</th></tr></thead><tbody></tbody></table>
+<div id="cluster" hidden>
+<h2>Cluster</h2>
+<p>node <b id="cluster-node">–</b>, NATS <b id="cluster-nats">–</b></p>
+<table id="cluster-peers"><thead><tr><th>node</th><th>state</th><th class="n">heartbeat age ms</th><th class="n">sessions</th><th>config</th></tr></thead><tbody></tbody></table>
+</div>
 <h2>Counters</h2>
 <table id="counters"><thead><tr><th>counter</th><th class="n">value</th></tr></thead><tbody></tbody></table>
 <p><small>Refreshed every 2 s. <span id="updated"></span></small></p>
@@ -75,6 +80,14 @@ export const STATUS_PAGE = `<!doctype html>
       r.sessionList.forEach(function (x) { sessions.push([r.name, x.id, x.authid, x.authrole, x.authmethod]); });
     });
     fill('sessions', sessions);
+    if (s.cluster) {
+      document.getElementById('cluster').hidden = false;
+      text('cluster-node', s.cluster.node);
+      text('cluster-nats', s.cluster.nats);
+      fill('cluster-peers', s.cluster.peers.map(function (p) {
+        return [p.node, p.alive ? 'alive' : 'dead', p.heartbeatAgeMs, p.sessions, p.configMatches ? 'same' : 'differs'];
+      }));
+    }
     var counters = [];
     function add(prefix, obj) { Object.keys(obj).sort().forEach(function (k) { counters.push([prefix + k, obj[k]]); }); }
     add('messages in: ', s.counters.messagesIn);

@@ -13,6 +13,7 @@ import { signalGroup, spawnWithTimeout, waitForOutput } from '../helpers/spawn.j
 import { waitFor } from '../helpers/wait.js';
 import { connectAutobahn } from '../helpers/autobahn.js';
 import { within } from '../helpers/promises.js';
+import { launchChromium, skipWithoutChromium } from '../helpers/chromium.js';
 
 const CLI = fileURLToPath(new URL('../../router/cli.js', import.meta.url));
 const SERVER = fileURLToPath(new URL('../../router/server.js', import.meta.url));
@@ -121,6 +122,25 @@ describe('cluster runtime: joining, status, CLI flags (against nats-server)', fu
     expect(metrics).to.match(/^switchyard_cluster_messages_in_total\{kind="event"\} 3$/m);
     expect(metrics).to.match(/^switchyard_cluster_nats_connected 1$/m);
     expect(metrics).to.match(/^switchyard_cluster_peers\{state="alive"\} 1$/m);
+  });
+
+  it('the /status page shows this node, the NATS connection and the peers (headless Chromium)', async function () {
+    skipWithoutChromium(this);
+    cluster = await startTestCluster(2, { ops: { host: '127.0.0.1', port: 0 } }, nats);
+    const a = cluster.nodes[0]!;
+    await waitFor(() => a.router.cluster!.status().peers.some((p) => p.alive), { timeoutMs: 3000, what: 'b alive at a' });
+    const chromium = await launchChromium();
+    try {
+      const page = await chromium.browser.newPage();
+      await page.goto(`${a.router.opsAddress!.url}/status`, { timeout: 15_000 });
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 10_000 });
+      expect(await page.textContent('#cluster-node')).to.equal('a');
+      expect(await page.textContent('#cluster-nats')).to.equal('connected');
+      const peers = await page.$$eval('#cluster-peers tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+      expect(peers.map((p) => [p[0], p[1], p[4]])).to.deep.equal([['b', 'alive', 'same']]);
+    } finally {
+      await chromium.close();
+    }
   });
 
   it('a node whose roles differ from a peer\'s says so', async () => {
