@@ -53,6 +53,8 @@ export interface RemotePublication {
   kwargs: Dict | undefined;
   /** Applied by each receiving node to its own sessions (session IDs only match there). */
   filter: ReceiverFilterOptions;
+  /** Published with `retain: true`: every node keeps it for `get_retained`. */
+  retain?: boolean;
 }
 
 /**
@@ -234,7 +236,7 @@ export class Broker {
       });
       // Now, not once a dynamic authorizer has answered for the local receivers: those answers may
       // come back out of order, and the other nodes must get the publisher's order.
-      this.remote?.published({ topic, publication, publisher: disclosed, args, kwargs, filter: receiverFilterOptions(options) });
+      this.remote?.published({ topic, publication, publisher: disclosed, args, kwargs, filter: receiverFilterOptions(options), retain: options.retain === true });
       return local;
     });
   }
@@ -264,6 +266,17 @@ export class Broker {
    * A topic the subscription does not match (a forged message) is dropped; returns whether any
    * subscription took it.
    */
+  /** Topics with a retained event, oldest first. */
+  retainedTopics(): IterableIterator<string> {
+    return this.retained.keys();
+  }
+
+  /** A retained publication made on another node: kept as if published here, for `get_retained`. */
+  adoptRetained(event: RemotePublication): void {
+    const eligible = parseReceiverFilter(event.filter) ?? (() => true);
+    this.retain(event.topic, { publication: event.publication, details: event.publisher ?? {}, args: event.args, kwargs: event.kwargs, eligible });
+  }
+
   deliverRemote(uri: string, match: MatchPolicy, event: RemotePublication): MaybePromise<boolean> {
     const subscription = this.index.matchAll(event.topic).find((s) => s.uri === uri && s.match === match);
     const filter = parseReceiverFilter(event.filter);

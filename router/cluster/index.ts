@@ -49,6 +49,8 @@ export class ClusterRuntime {
     readonly configDigest: string,
     /** Issued credentials, revocations, bans: file storage, so they survive a NATS restart. */
     readonly authKv: KV,
+    /** The latest retained publication per (realm, topic), for get_retained on any node. */
+    readonly retainKv: KV,
   ) {
     const live = (callee: ClusterCallee) => callee.node === node.node || node.membership.liveIncarnation(callee.node) === callee.incarnation;
     this.store = new RegistryStore(node.registry, live);
@@ -67,8 +69,10 @@ export class ClusterRuntime {
     });
     let runtime: ClusterRuntime;
     try {
-      const authKv = await node.data.jetstream().views.kv(`${cluster.prefix}_auth`, { history: 1, storage: StorageType.File, replicas: cluster.replicas });
-      runtime = new ClusterRuntime(cluster, node, logger, configDigest, authKv);
+      const kv = node.data.jetstream().views;
+      const authKv = await kv.kv(`${cluster.prefix}_auth`, { history: 1, storage: StorageType.File, replicas: cluster.replicas });
+      const retainKv = await kv.kv(`${cluster.prefix}_retain`, { history: 1, storage: StorageType.Memory, replicas: cluster.replicas });
+      runtime = new ClusterRuntime(cluster, node, logger, configDigest, authKv, retainKv);
     } catch (error) {
       await node.stop();
       throw error;

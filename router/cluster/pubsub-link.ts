@@ -15,7 +15,8 @@
 import type { Broker, BrokerRemote } from '../broker.js';
 import type { MatchPolicy } from '../protocol/uri.js';
 import type { Realm } from '../../realms/realm.js';
-import { encodeEnvelope, type EventEnvelope } from './envelope.js';
+import { decodeEnvelope, encodeEnvelope, type EventEnvelope } from './envelope.js';
+import { encodeToken } from './subjects.js';
 import type { ClusterRuntime } from './index.js';
 import type { MembershipChange } from './membership.js';
 import { ENVELOPE_ALLOWANCE_BYTES } from './node.js';
@@ -50,6 +51,27 @@ function deliver(runtime: ClusterRuntime, broker: Broker, interest: InterestKey,
   }
 }
 
+/** One key per (realm, topic) in the retain bucket: the latest retained publication wins. */
+function retainedKey(realm: string, topic: string): string {
+  return `${encodeToken(realm)}.${encodeToken(topic)}`;
+}
+
+/**
+ * Every retained publication of the realm, made on any node, kept by this node's broker too, so a
+ * subscriber asking for retained events gets the same ones whichever node it is on.
+ */
+async function followRetained(runtime: ClusterRuntime, realm: Realm): Promise<() => void> {
+  const watch = await runtime.retainKv.watch({ key: `${encodeToken(realm.name)}.>` });
+  void (async () => {
+    for await (const entry of watch) {
+      if (entry.operation !== 'PUT') continue;
+      const event = decodeEnvelope(entry.value);
+      if (event && event.realm === realm.name) realm.broker.adoptRetained(event);
+    }
+  })().catch((error: unknown) => runtime.logger.error('cluster.retain_watch_failed', { node: runtime.node.node, realm: realm.name, error: String(error) }));
+  return () => watch.stop();
+}
+
 export function attachPubSub(runtime: ClusterRuntime, realm: Realm): RealmPubSubLink {
   const pubsub = runtime.pubsub;
   const broker = realm.broker;
@@ -62,8 +84,11 @@ export function attachPubSub(runtime: ClusterRuntime, realm: Realm): RealmPubSub
   attached.get(pubsub)?.set(realm.name, broker);
   // Subscribers from before the attach (none at start-up) hold interest like later ones.
   for (const [, subscription] of broker.subscriberPairs()) void pubsub.hold(key(subscription.uri, subscription.match));
+  const stopRetained = followRetained(runtime, realm);
+  stopRetained.catch((error: unknown) => runtime.logger.error('cluster.retain_watch_failed', { node: runtime.node.node, realm: realm.name, error: String(error) }));
   return {
     detach() {
+      void stopRetained.then((stop) => stop(), () => undefined);
       if (broker.remote === remote) broker.remote = undefined;
       attached.get(pubsub)?.delete(realm.name);
       pubsub.releaseRealm(realm.name);
@@ -93,5 +118,10 @@ function publisher(runtime: ClusterRuntime, realm: Realm): BrokerRemote['publish
     }
     if (envelope.byteLength > maxBytes) return refuse(publication.topic, `envelope of ${envelope.byteLength} bytes is over ${maxBytes}`);
     pubsub.publish(realm.name, publication.topic, envelope);
+    if (publication.retain) {
+      runtime.retainKv.put(retainedKey(realm.name, publication.topic), envelope).catch((error: unknown) => {
+        runtime.logger.limited('cluster.retain_failed', { node: runtime.node.node, realm: realm.name, topic: publication.topic, error: String(error) });
+      });
+    }
   };
 }

@@ -98,6 +98,25 @@ describe('cluster pub/sub: events across nodes (autobahn-js on different nodes)'
     expect(seen.prefix.events.map((e) => e.details.topic)).to.deep.equal(seen.prefix.labels());
   });
 
+  it('a retained event published on one node is fetched with get_retained on another, within its receiver filter', async () => {
+    const pub = await on(0);
+    await publish(pub, 'com.retained.a', ['kept'], { retain: true, exclude_authrole: ['red'] }, { v: 1 });
+    const published = await publish(pub, 'com.retained.b', ['also kept'], { retain: true });
+    // The retain bucket is followed by every node: wait until node c has the last one.
+    await waitFor(() => [...cluster.nodes[2]!.router.realms.get('realm1')!.broker.retainedTopics()].includes('com.retained.b'), { what: 'retained at c' });
+    const seen = collector();
+    await subscribe(await on(2), 'com.retained.', seen.handler, { match: 'prefix', get_retained: true });
+    await waitFor(() => seen.events.length === 2, { what: 'both retained events at c' });
+    expect(seen.events.map((e) => [e.label, e.details.retained, e.details.topic])).to.deep.equal([
+      ['kept', true, 'com.retained.a'], ['also kept', true, 'com.retained.b'],
+    ]);
+    expect(seen.events[1]!.details.publication).to.equal(published.id);
+    const red = collector();
+    await subscribe(await on(2, 'r1'), 'com.retained.', red.handler, { match: 'prefix', get_retained: true });
+    await waitFor(() => red.events.length === 1, { what: 'the retained event red may get' });
+    expect(red.labels()).to.deep.equal(['also kept']);
+  });
+
   it('no duplicates and no loops: subscribers on every node, the publisher\'s own included, get each event exactly once', async () => {
     const pub = await on(0);
     const seen = [collector(), collector(), collector(), collector()];
