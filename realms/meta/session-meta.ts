@@ -88,6 +88,8 @@ export interface MetaAnswer {
 export interface SessionMetaRemote {
   /** Every other live node's answer that arrived in time (a missing one makes the answer partial). */
   ask(request: MetaRequest): Promise<MetaAnswer[]>;
+  /** Tells the other nodes a session joined here (their on_join subscribers see it with their role's details). */
+  joined(info: SessionInfo): void;
 }
 
 /** A small number per combination of `SessionDetailsShown`, to group on_join receivers. */
@@ -179,6 +181,17 @@ export class SessionMeta {
 
   /** on_join: each receiver gets the details its own role may see of the new session (one publication per kind of receiver). */
   joined(session: Session): void {
+    const info = sessionInfo(session);
+    this.announceJoin(info, session);
+    this.remote?.joined(info);
+  }
+
+  /** A session that joined on another node: announced to this node's on_join subscribers. */
+  joinedElsewhere(info: SessionInfo): void {
+    this.announceJoin(info, undefined);
+  }
+
+  private announceJoin(info: SessionInfo, exclude: Session | undefined): void {
     const kinds = new Map<number, SessionDetailsShown>();
     for (const subscription of this.realm.broker.matchSubscriptions(ON_JOIN)) {
       for (const receiver of subscription.subscribers) {
@@ -188,7 +201,7 @@ export class SessionMeta {
     }
     for (const [key, shown] of kinds) {
       const audience = (receiver: Session) => shownKey(this.realm.detailsShownTo(receiver.authrole)) === key;
-      this.realm.broker.publishInternal(ON_JOIN, [sessionDetails(session, shown)], undefined, session, audience);
+      this.realm.broker.publishInternal(ON_JOIN, [shownDetails(info, shown)], undefined, exclude, audience);
     }
   }
 

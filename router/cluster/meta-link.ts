@@ -9,13 +9,24 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { RequestStrategy, type Msg, type Subscription } from 'nats';
 import type { Realm } from '../../realms/realm.js';
-import type { MetaAnswer, MetaRequest } from '../../realms/meta/session-meta.js';
+import type { MetaAnswer, MetaRequest, SessionInfo } from '../../realms/meta/session-meta.js';
 import type { ClusterRuntime } from './index.js';
 import { metaSubject } from './subjects.js';
 
 // Plain maps, no record extension: only this node and its peers read these.
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+/** Not a question: a session joined on the sending node (wamp.session.on_join everywhere). */
+interface JoinedNotice {
+  op: 'joined';
+  info: SessionInfo;
+}
+
+function isSessionInfo(value: unknown): value is SessionInfo {
+  const v = value as Partial<SessionInfo> | undefined;
+  return typeof v === 'object' && v !== null && typeof v.session === 'number' && typeof v.authid === 'string' && typeof v.authrole === 'string';
+}
 
 export interface RealmMetaLink {
   detach(): void;
@@ -35,16 +46,23 @@ export function attachMeta(runtime: ClusterRuntime, realm: Realm): RealmMetaLink
   });
 
   function answer(msg: Msg): void {
-    let request: MetaRequest;
+    let request: MetaRequest | JoinedNotice;
     try {
-      request = decoder.decode(msg.data) as MetaRequest;
+      request = decoder.decode(msg.data) as MetaRequest | JoinedNotice;
     } catch {
       return; // not a meta request of ours: no answer, the asker counts it as missing
+    }
+    if (request.op === 'joined') {
+      if (isSessionInfo(request.info)) realm.meta.joinedElsewhere(request.info);
+      return;
     }
     msg.respond(encoder.encode(realm.meta.answer(request)));
   }
 
   realm.meta.remote = {
+    joined(info: SessionInfo): void {
+      if (runtime.connected) nc.publish(subject, encoder.encode({ op: 'joined', info } satisfies JoinedNotice));
+    },
     async ask(request: MetaRequest): Promise<MetaAnswer[]> {
       const expected = runtime.node.membership.alivePeers().length;
       if (expected === 0 || !runtime.connected) return [];

@@ -93,6 +93,22 @@ describe('cluster: the session meta API answers for every node (against nats-ser
     expect(caller.session.isOpen).to.equal(true);
   });
 
+  it('on_join reaches subscribers on other nodes, with the details each one\'s role may see', async () => {
+    const plain = await on(0);
+    const monitor = await on(0, asTicket('mon', 'mon-ticket-0123456'));
+    const seen: { plain: Record<string, unknown>[]; monitor: Record<string, unknown>[] } = { plain: [], monitor: [] };
+    await within(plain.session.subscribe('wamp.session.on_join', (args: any[]) => seen.plain.push(args[0])), 'subscribe plain');
+    await within(monitor.session.subscribe('wamp.session.on_join', (args: any[]) => seen.monitor.push(args[0])), 'subscribe monitor');
+    const carol = await on(1, asTicket('carol', 'carol-ticket-0123'));
+    const id = carol.session.id;
+    await waitFor(() => seen.plain.some((d) => d.session === id) && seen.monitor.some((d) => d.session === id), { what: 'on_join at a' });
+    const [forPlain, forMonitor] = [seen.plain.find((d) => d.session === id)!, seen.monitor.find((d) => d.session === id)!];
+    expect(forPlain).to.include({ authid: 'carol', authrole: 'anonymous' });
+    expect(forPlain).not.to.have.any.keys('authextra', 'transport');
+    expect(forMonitor.authextra).to.deep.equal({ team: 'blue' });
+    expect(seen.plain.filter((d) => d.session === id)).to.have.length(1);
+  });
+
   it('a node that stops answering makes the answer partial, not late: logged, the rest still counted', async () => {
     const caller = await on(0);
     await on(1);
