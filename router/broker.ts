@@ -70,6 +70,8 @@ export interface BrokerRemote {
   interest(uri: string, match: MatchPolicy, added: boolean): MaybePromise<void>;
   /** An accepted publication, once its local delivery is under way. */
   published(publication: RemotePublication): void;
+  /** The subscription ID every node gives (uri, match), so a subscriber sees one ID whichever node it is on. */
+  subscriptionId?(uri: string, match: MatchPolicy): number;
 }
 
 export class Broker {
@@ -155,7 +157,7 @@ export class Broker {
     const created = !subscription;
     if (!subscription) {
       subscription = {
-        id: routerScopeId((id) => this.byId.has(id)), uri: message.topic, match,
+        id: this.newSubscriptionId(message.topic, match), uri: message.topic, match,
         created: new Date().toISOString(), subscribers: new Set(),
       };
       this.index.set(subscription.uri, match, subscription);
@@ -266,6 +268,12 @@ export class Broker {
    * A topic the subscription does not match (a forged message) is dropped; returns whether any
    * subscription took it.
    */
+  /** The cluster's ID for (uri, match) unless this node already uses it; else a random one. */
+  private newSubscriptionId(uri: string, match: MatchPolicy): number {
+    const shared = this.remote?.subscriptionId?.(uri, match);
+    return shared !== undefined && !this.byId.has(shared) ? shared : routerScopeId((id) => this.byId.has(id));
+  }
+
   /** Topics with a retained event, oldest first. */
   retainedTopics(): IterableIterator<string> {
     return this.retained.keys();

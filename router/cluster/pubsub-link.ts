@@ -12,6 +12,7 @@
  * and a publication that cannot cross (too big, not encodable) is counted and logged once.
  */
 
+import { createHash } from 'node:crypto';
 import type { Broker, BrokerRemote } from '../broker.js';
 import type { MatchPolicy } from '../protocol/uri.js';
 import type { Realm } from '../../realms/realm.js';
@@ -51,6 +52,16 @@ function deliver(runtime: ClusterRuntime, broker: Broker, interest: InterestKey,
   }
 }
 
+/**
+ * The first 53 bits of SHA-256(realm, match, uri), 0 mapped to 1: the same on every node without
+ * any coordination, and as unpredictable as the spec's random IDs to anyone who does not know the URI.
+ */
+export function sharedSubscriptionId(realm: string, uri: string, match: MatchPolicy): number {
+  const digest = createHash('sha256').update(JSON.stringify([realm, match, uri])).digest();
+  const id = digest.readUIntBE(0, 6) * 32 + (digest[6]! >> 3); // 48 + 5 bits
+  return id === 0 ? 1 : id;
+}
+
 /** One key per (realm, topic) in the retain bucket: the latest retained publication wins. */
 function retainedKey(realm: string, topic: string): string {
   return `${encodeToken(realm)}.${encodeToken(topic)}`;
@@ -79,6 +90,7 @@ export function attachPubSub(runtime: ClusterRuntime, realm: Realm): RealmPubSub
   const remote: BrokerRemote = {
     interest: (uri, match, added) => (added ? pubsub.hold(key(uri, match)) : pubsub.release(key(uri, match))),
     published: publisher(runtime, realm),
+    subscriptionId: (uri, match) => sharedSubscriptionId(realm.name, uri, match),
   };
   broker.remote = remote;
   attached.get(pubsub)?.set(realm.name, broker);

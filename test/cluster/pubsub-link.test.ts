@@ -1,4 +1,5 @@
 // The helper must load before 'autobahn' itself: it installs the console filter autobahn binds.
+import { sharedSubscriptionId } from '../../router/cluster/pubsub-link.js';
 import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
 import { expect } from 'chai';
 import type { SerializerName } from '../../router/serializer/serializer.js';
@@ -115,6 +116,14 @@ describe('cluster pub/sub: events across nodes (autobahn-js on different nodes)'
     await subscribe(await on(2, 'r1'), 'com.retained.', red.handler, { match: 'prefix', get_retained: true });
     await waitFor(() => red.events.length === 1, { what: 'the retained event red may get' });
     expect(red.labels()).to.deep.equal(['also kept']);
+  });
+
+  it('a subscription has the same ID on every node', async () => {
+    const ids: number[] = [];
+    for (const node of [0, 1, 2]) ids.push((await subscribe(await on(node), 'com.same.id', () => undefined) as { id: number }).id);
+    expect(new Set(ids).size).to.equal(1);
+    expect(ids[0]).to.equal(sharedSubscriptionId('realm1', 'com.same.id', 'exact'));
+    expect(Number.isSafeInteger(ids[0]) && ids[0]! >= 1).to.equal(true);
   });
 
   it('no duplicates and no loops: subscribers on every node, the publisher\'s own included, get each event exactly once', async () => {
