@@ -32,6 +32,33 @@ export interface Callee {
   readonly concurrency: number;
   readonly discloseCaller: boolean;
   inFlight: number;
+  /** A callee on another cluster node, mirrored from the cluster's registry (see {@link DealerRemote}). */
+  readonly mirrored?: boolean;
+}
+
+/** A callee of a registration as the cluster's registry lists it, for {@link Dealer.mirror}. */
+export interface MirroredCallee {
+  /** A local session, or a stand-in for a session on another node (`remote`). */
+  readonly session: RoutedPeer;
+  readonly remote: boolean;
+  readonly concurrency: number;
+  readonly discloseCaller: boolean;
+}
+
+/**
+ * The rest of the cluster, as the dealer sees it (router/cluster/rpc-link.ts); undefined when
+ * clustering is off, so a single node never waits for anything here. Remote callees appear in the
+ * dealer through {@link Dealer.mirror} as ordinary callees whose peer forwards to their node.
+ */
+export interface DealerRemote {
+  /**
+   * Adds a local callee to the cluster-wide registration (a compare-and-set in the registry, so
+   * `single` holds across nodes); resolves with the registration's cluster-wide id, rejects with a
+   * WampError (procedure_already_exists, …, network_failure).
+   */
+  join(session: RoutedPeer, procedure: string, match: MatchPolicy, invoke: InvokePolicy, concurrency: number, discloseCaller: boolean): Promise<{ id: number; created: boolean }>;
+  /** A local callee is gone (UNREGISTER, revocation, its session ended). */
+  leave(session: RoutedPeer, procedure: string, match: MatchPolicy): void;
 }
 
 export interface Registration {
@@ -94,6 +121,8 @@ export class Dealer {
   metrics: RoutingMetrics = NO_METRICS;
   /** Message and log line of a refused REGISTER or CALL (realms/refusals.ts); set by the realm. */
   refusals: RefusalReporter = UNLOGGED_REFUSALS;
+  /** The other cluster nodes (router/cluster/rpc-link.ts); undefined on a single node. */
+  remote: DealerRemote | undefined;
 
   constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
 
@@ -148,13 +177,15 @@ export class Dealer {
     });
   }
 
-  private addCallee(session: RoutedPeer, message: Register, match: MatchPolicy, invoke: InvokePolicy, concurrency: number): void {
+  private addCallee(session: RoutedPeer, message: Register, match: MatchPolicy, invoke: InvokePolicy, concurrency: number): MaybePromise<void> {
     const reply = (uri: string, text: string) => session.sendError(MessageType.REGISTER, message.request, uri, text);
     const procedure = message.procedure;
     const own = this.sessionCallees(session);
     if (own.size >= this.limits.maxRegistrationsPerSession) return reply(ErrorUri.optionNotAllowed, 'too many registrations');
 
-    let registration = this.index.get(procedure, match);
+    // In a cluster the index also holds the other nodes' registrations, so these checks answer
+    // most conflicts at once; the registry's compare-and-set below settles the races.
+    const registration = this.index.get(procedure, match);
     if (registration) {
       if (registration.invoke === 'single' || invoke === 'single' || own.has(registration.id)) {
         return reply(ErrorUri.procedureAlreadyExists, 'procedure already registered');
@@ -163,21 +194,106 @@ export class Dealer {
         return reply(ErrorUri.procedureExistsWithDifferentInvocationPolicy, 'registered with a different invoke policy');
       }
     }
-    const created = !registration;
-    if (!registration) {
-      registration = {
-        id: routerScopeId((id) => this.byId.has(id)), uri: procedure, match, invoke,
-        created: new Date().toISOString(), callees: [], roundRobin: 0,
-      };
-      this.index.set(procedure, match, registration);
-      this.byId.set(registration.id, registration);
+    const discloseCaller = message.options.disclose_caller === true;
+    if (!this.remote) {
+      const id = registration?.id ?? routerScopeId((taken) => this.byId.has(taken));
+      return this.attachCallee(session, message.request, procedure, match, invoke, id, !registration, concurrency, discloseCaller);
     }
-    const callee: Callee = { session, registration, concurrency, discloseCaller: message.options.disclose_caller === true, inFlight: 0 };
+    const remote = this.remote;
+    return remote.join(session, procedure, match, invoke, concurrency, discloseCaller).then(({ id, created }) => {
+      if (!session.isActive()) return remote.leave(session, procedure, match);
+      // The same session's second REGISTER of this URI, sent before the first was answered.
+      if (this.sessionCallees(session).has(id)) return reply(ErrorUri.procedureAlreadyExists, 'procedure already registered');
+      this.attachCallee(session, message.request, procedure, match, invoke, id, created, concurrency, discloseCaller);
+    }, (error: unknown) => {
+      if (!session.isActive()) return;
+      if (error instanceof WampError) return reply(error.uri, error.message);
+      reply(ErrorUri.networkFailure, 'the cluster registry cannot be reached');
+    });
+  }
+
+  private attachCallee(
+    session: RoutedPeer, request: number, procedure: string, match: MatchPolicy, invoke: InvokePolicy, id: number, created: boolean,
+    concurrency: number, discloseCaller: boolean,
+  ): void {
+    const registration = this.registrationWithId(procedure, match, invoke, id);
+    const callee: Callee = { session, registration, concurrency, discloseCaller, inFlight: 0 };
     registration.callees.push(callee);
-    own.set(registration.id, callee);
-    session.send({ type: MessageType.REGISTERED, request: message.request, registration: registration.id });
+    this.sessionCallees(session).set(registration.id, callee);
+    session.send({ type: MessageType.REGISTERED, request, registration: registration.id });
     if (created) this.observer.registrationCreated?.(session, registration);
     this.observer.registered?.(session, registration);
+  }
+
+  /**
+   * The registration of (uri, match) under `id`, created if missing. A registration there under
+   * another id is a mirror of a cluster registration that has since been replaced (its callees'
+   * node died and another took the URI over): its remote callees go.
+   */
+  private registrationWithId(uri: string, match: MatchPolicy, invoke: InvokePolicy, id: number): Registration {
+    let registration = this.index.get(uri, match);
+    if (registration && registration.id !== id) {
+      for (const callee of registration.callees.filter((c) => c.mirrored)) this.removeCallee(callee);
+      registration = this.index.get(uri, match);
+      if (registration) return registration; // local callees the registry no longer lists: kept until they leave
+    }
+    if (!registration) {
+      registration = { id, uri, match, invoke, created: new Date().toISOString(), callees: [], roundRobin: 0 };
+      this.index.set(uri, match, registration);
+      this.byId.set(id, registration);
+    }
+    return registration;
+  }
+
+  /**
+   * Makes the registration of (uri, match) list `callees`, in that order, as the cluster's
+   * registry does (router/cluster/rpc-link.ts): remote callees are added or dropped; a local
+   * callee missing from the list stays (its own registry entry is still on its way), and a local
+   * session listed without a callee here is skipped (its REGISTER is still being answered). With
+   * no callee left the registration goes. Meta events stay with the node where a change happens.
+   */
+  mirror(uri: string, match: MatchPolicy, invoke: InvokePolicy, id: number, callees: readonly MirroredCallee[]): void {
+    const current = this.index.get(uri, match);
+    if (!current && !callees.some((c) => c.remote)) return;
+    const registration = this.registrationWithId(uri, match, invoke, id);
+    if (registration.id !== id) return;
+    const unlisted = new Map(registration.callees.map((c) => [c.session, c]));
+    const ordered: Callee[] = [];
+    for (const entry of callees) {
+      const known = unlisted.get(entry.session);
+      if (known) {
+        ordered.push(known);
+        unlisted.delete(entry.session);
+      } else if (entry.remote && !this.sessionCallees(entry.session).has(id)) {
+        const callee: Callee = { session: entry.session, registration, concurrency: entry.concurrency, discloseCaller: entry.discloseCaller, inFlight: 0, mirrored: true };
+        this.sessionCallees(entry.session).set(id, callee);
+        ordered.push(callee);
+      }
+    }
+    for (const callee of unlisted.values()) {
+      if (callee.mirrored) this.calleesBySession.get(callee.session)?.delete(id);
+      else ordered.push(callee);
+    }
+    registration.callees.splice(0, registration.callees.length, ...ordered);
+    if (ordered.length === 0) this.forgetRegistration(registration);
+  }
+
+  /**
+   * A call that another node's dealer routed to `calleeSession` of registration `registrationId`
+   * here (router/cluster/rpc-link.ts): no callee selection and no caller-side authorization, which
+   * that node did; `details` (caller disclosure, procedure) come from there too. Later chunks of a
+   * progressive invocation arrive the same way. Timeout and cancel stay with the caller's node.
+   */
+  invokeCallee(caller: RoutedPeer, message: Call, registrationId: number, calleeSession: number, details: Dict): void {
+    const ongoing = this.callsByCaller.get(caller)?.get(message.request);
+    if (ongoing?.streaming) return this.continueInvocation(ongoing, message);
+    if (ongoing || this.finishedProgressive.get(caller)?.has(message.request)) return;
+    const reply = (uri: string, text: string) => caller.sendError(MessageType.CALL, message.request, uri, text);
+    const callee = this.byId.get(registrationId)?.callees.find((c) => c.session.id === calleeSession && !c.mirrored);
+    if (!callee) return reply(ErrorUri.noSuchProcedure, 'the callee left before the call arrived');
+    // Each caller node counts only its own calls; the callee's own node holds the real cap.
+    if (callee.concurrency > 0 && callee.inFlight >= callee.concurrency) return reply(ErrorUri.maxConcurrencyReached, 'the callee is at its concurrency limit');
+    this.dispatch(caller, message, callee, details, 0);
   }
 
   unregister(session: RoutedPeer, message: Unregister): void {
@@ -288,6 +404,20 @@ export class Dealer {
     const callee = pickCallee(registration, allowed);
     if (!callee) return reply(ErrorUri.maxConcurrencyReached, 'all callees are at their concurrency limit');
 
+    const details: Dict = {};
+    if (registration.match !== 'exact') details.procedure = procedure;
+    if (disclose || callee.discloseCaller || options.disclose_me === true) {
+      details.caller = session.id;
+      details.caller_authid = session.authid;
+      details.caller_authrole = session.authrole;
+    }
+    this.dispatch(session, message, callee, details, timeout as number);
+  }
+
+  /** Sends the INVOCATION of a call to the chosen callee and records the call. */
+  private dispatch(session: RoutedPeer, message: Call, callee: Callee, details: Dict, timeout: number): void {
+    const reply = (uri: string, text: string) => session.sendError(MessageType.CALL, message.request, uri, text);
+    const { options } = message;
     const progressive = options.progress === true;
     if (progressive && !callee.session.hasFeature('callee', 'progressive_call_invocations')) {
       return reply(ErrorUri.featureNotSupported, 'the callee does not accept progressive call invocations');
@@ -296,28 +426,21 @@ export class Dealer {
     const pending: PendingCall = {
       caller: session, callRequest: message.request, callee,
       invocationRequest: callee.session.invocationIds.next(), receiveProgress, streaming: progressive,
-      timeoutMs: timeout as number, progressive, startedAt: this.metrics.callStarted(),
+      timeoutMs: timeout, progressive, startedAt: this.metrics.callStarted(),
     };
-    const details: Dict = {};
-    if (registration.match !== 'exact') details.procedure = procedure;
     if (receiveProgress) details.receive_progress = true;
     if (progressive) details.progress = true;
-    if (disclose || callee.discloseCaller || options.disclose_me === true) {
-      details.caller = session.id;
-      details.caller_authid = session.authid;
-      details.caller_authrole = session.authrole;
-    }
     // Sent before the call is recorded: a payload the callee's serializer cannot carry refuses
     // the call (the callee never sees it) and leaves no state behind.
     const failure = callee.session.send({
-      type: MessageType.INVOCATION, request: pending.invocationRequest, registration: registration.id, details,
+      type: MessageType.INVOCATION, request: pending.invocationRequest, registration: callee.registration.id, details,
       args: message.args, kwargs: message.kwargs,
     });
     if (failure) return reply(ErrorUri.invalidArgument, `the callee cannot receive this call: ${failure}`);
-    calls.set(message.request, pending);
+    this.sessionCalls(session).set(message.request, pending);
     this.sessionInvocations(callee.session).set(pending.invocationRequest, pending);
     callee.inFlight++;
-    if ((timeout as number) > 0) pending.timer = setTimeout(() => this.timeOut(pending), timeout as number);
+    if (timeout > 0) pending.timer = setTimeout(() => this.timeOut(pending), timeout);
   }
 
   private continueInvocation(pending: PendingCall, message: Call): void {
@@ -446,6 +569,16 @@ export class Dealer {
   }
 
   /**
+   * Forgets a peer that has nothing left here (no registration, no call either way), as detach
+   * would; false while it still has something (the cluster's stand-ins for remote sessions).
+   */
+  release(peer: RoutedPeer): boolean {
+    if (this.calleesBySession.get(peer)?.size || this.invocationsByCallee.get(peer)?.size || this.callsByCaller.get(peer)?.size) return false;
+    this.detach(peer);
+    return true;
+  }
+
+  /**
    * Router-initiated unregister (reload took the permission away): `[67, 0, {registration,
    * reason}]` only to callees that announced `registration_revocation` (wamp-spec §8.10).
    */
@@ -467,12 +600,22 @@ export class Dealer {
     const at = registration.callees.indexOf(callee);
     if (at >= 0) registration.callees.splice(at, 1);
     this.calleesBySession.get(session)?.delete(registration.id);
+    // A mirrored callee leaves on its own node, which tells the registry and the meta API.
+    if (callee.mirrored) {
+      if (registration.callees.length === 0) this.forgetRegistration(registration);
+      return;
+    }
+    this.remote?.leave(session, registration.uri, registration.match);
     this.observer.unregistered?.(session, registration);
     if (registration.callees.length === 0) {
-      this.index.delete(registration.uri, registration.match);
-      this.byId.delete(registration.id);
+      this.forgetRegistration(registration);
       this.observer.registrationDeleted?.(session, registration);
     }
+  }
+
+  private forgetRegistration(registration: Registration): void {
+    if (this.index.get(registration.uri, registration.match) === registration) this.index.delete(registration.uri, registration.match);
+    this.byId.delete(registration.id);
   }
 
   private sessionCallees(session: RoutedPeer): Map<number, Callee> {

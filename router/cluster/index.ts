@@ -52,7 +52,9 @@ export class ClusterRuntime {
     /** The latest retained publication per (realm, topic), for get_retained on any node. */
     readonly retainKv: KV,
   ) {
-    const live = (callee: ClusterCallee) => callee.node === node.node || node.membership.liveIncarnation(callee.node) === callee.incarnation;
+    // This node's own entries count only for this process: a predecessor's under the same id are dead.
+    const live = (callee: ClusterCallee) =>
+      callee.node === node.node ? callee.incarnation === node.incarnation : node.membership.liveIncarnation(callee.node) === callee.incarnation;
     this.store = new RegistryStore(node.registry, live);
     this.view = new RegistryView(live);
     this.pubsub = createPubSub(this);

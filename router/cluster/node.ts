@@ -100,14 +100,15 @@ export class ClusterNode {
     if (this.stopped) return;
     this.stopped = true;
     this.stopTimers();
-    try {
+    // Each step is bounded: while NATS is unreachable a flush or a drain would wait for a reconnect
+    // that may never come, and a stopping router must not hang on it.
+    await settleWithin(STOP_STEP_MS, (async () => {
       this.control.publish(heartbeatSubject(this.scheme, this.node), encodeBeat(this.beat(true)));
       await this.control.flush();
       await this.registry.delete(nodeKey(this.node));
-    } catch {
-      // NATS unreachable: peers will notice the silence instead.
-    }
-    await Promise.allSettled([this.data.drain(), this.control.drain()]);
+    })());
+    await settleWithin(STOP_STEP_MS, Promise.allSettled([this.data.drain(), this.control.drain()]));
+    await Promise.allSettled([this.data.close(), this.control.close()]);
   }
 
   /** Drops both connections without a goodbye, as a crash would (tests of failure handling). */
@@ -182,6 +183,17 @@ export class ClusterNode {
     clearInterval(this.tickTimer);
     this.heartbeatSub?.unsubscribe();
   }
+}
+
+/** How long each step of a graceful stop may take before the connections are simply closed. */
+const STOP_STEP_MS = 1000;
+
+/** Waits for `promise` to settle, at most `ms`; never rejects (peers notice silence instead). */
+async function settleWithin(ms: number, promise: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([promise.then(() => undefined, () => undefined), elapsed]);
+  clearTimeout(timer);
 }
 
 function nodeKey(node: string): string {

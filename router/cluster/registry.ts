@@ -31,6 +31,11 @@ export interface ClusterCallee {
   session: number;
   concurrency: number;
   discloseCaller: boolean;
+  /** The callee session's authid and authrole: other nodes authorize pattern calls to it with them. */
+  authid?: string;
+  authrole?: string;
+  /** The callee features other nodes' dealers ask about (progressive_call_results, call_canceling, …). */
+  features?: string[];
 }
 
 export interface Claim {
@@ -162,7 +167,7 @@ export class RegistryView {
   private readonly byKey = new Map<string, Claim>();
   private readonly realms = new Map<string, UriIndex<Claim>>();
 
-  constructor(private readonly isLive: CalleeLiveness) {}
+  constructor(readonly isLive: CalleeLiveness) {}
 
   /** Applies one watched KV change. */
   apply(entry: KvEntry): void {
@@ -191,6 +196,11 @@ export class RegistryView {
       if (callees.length > 0) return { claim, callees };
     }
     return undefined;
+  }
+
+  /** The registration stored under a key of the bucket (as a watched change names it). */
+  claimAt(key: string): Claim | undefined {
+    return this.byKey.get(key);
   }
 
   get(realm: string, uri: string, match: MatchPolicy): Claim | undefined {
