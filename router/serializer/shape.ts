@@ -126,13 +126,12 @@ class Nesting {
       this.shape.starts.push(offset);
   }
 
-  /** A container whose `children` values follow (0 completes it at once). */
+  /** A container whose `children` values follow (0 completes it at once, at its own depth, as in JSON). */
   container(children: number): void {
-    if (children === 0)
-      return this.completed();
+    const depth = this.open.length + 1;
+    if (depth > this.shape.depth) this.shape.depth = depth;
+    if (children === 0) return this.completed();
     this.open.push(children);
-    if (this.open.length > this.shape.depth)
-      this.shape.depth = this.open.length;
   }
 
   /** A value ended: close every container it was the last value of. */
@@ -174,6 +173,22 @@ const MSGPACK_FIXED: Record<number, number> = {
   0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8, 0xd4: 2, 0xd5: 3, 0xd6: 5, 0xd7: 9, 0xd8: 17,
 };
 
+/** bin/str/ext with a length of 1, 2 or 4 bytes: [length bytes, ext type bytes]. */
+const MSGPACK_SIZED: Record<number, readonly [number, number]> = {
+  0xc4: [1, 0], 0xd9: [1, 0], 0xc5: [2, 0], 0xda: [2, 0], 0xc6: [4, 0], 0xdb: [4, 0], 0xc7: [1, 1], 0xc8: [2, 1], 0xc9: [4, 1],
+};
+
+/** array16/32 and map16/32: [length bytes, kind]. */
+const MSGPACK_CONTAINERS: Record<number, readonly [number, 'array' | 'map']> = {
+  0xdc: [2, 'array'], 0xdd: [4, 'array'], 0xde: [2, 'map'], 0xdf: [4, 'map'],
+};
+
+/** A big-endian length of 1, 2 or 4 bytes at `i` (0 when the frame ends first). */
+function lengthAt(b: Buffer, i: number, bytes: number): number {
+  if (bytes === 1) return b[i] ?? 0;
+  return bytes === 2 ? u16(b, i) : u32(b, i);
+}
+
 export function scanMsgpack(frame: Buffer | string, bounds: ShapeBounds): FrameShape {
   const b = asBytes(frame);
   const shape = newShape();
@@ -209,44 +224,21 @@ export function scanMsgpack(frame: Buffer | string, bounds: ShapeBounds): FrameS
       nesting.completed();
       continue;
     }
-    switch (t) {
-      case 0xc4:
-      case 0xd9:
-        i += 2 + (b[i + 1] ?? 0);
-        break; // bin8, str8
-      case 0xc5:
-      case 0xda:
-        i += 3 + u16(b, i + 1);
-        break;
-      case 0xc6:
-      case 0xdb:
-        i += 5 + u32(b, i + 1);
-        break;
-      case 0xc7:
-        i += 3 + (b[i + 1] ?? 0);
-        break; // ext8
-      case 0xc8:
-        i += 4 + u16(b, i + 1);
-        break;
-      case 0xc9:
-        i += 6 + u32(b, i + 1);
-        break;
-      case 0xdc:
-        nesting.container(u16(b, i + 1));
-        i += 3;
-        continue; // array16
-      case 0xdd:
-        nesting.container(u32(b, i + 1));
-        i += 5;
-        continue;
-      case 0xde:
-        nesting.map(u16(b, i + 1));
-        i += 3;
-        continue; // map16
-      case 0xdf:
-        nesting.map(u32(b, i + 1));
-        i += 5;
-        continue;
+    const sized = MSGPACK_SIZED[t];
+    if (sized !== undefined) {
+      const [lengthBytes, typeBytes] = sized;
+      i += 1 + lengthBytes + typeBytes + lengthAt(b, i + 1, lengthBytes);
+      nesting.completed();
+      continue;
+    }
+    const container = MSGPACK_CONTAINERS[t];
+    if (container !== undefined) {
+      const [lengthBytes, kind] = container;
+      const length = lengthAt(b, i + 1, lengthBytes);
+      if (kind === 'map') nesting.map(length);
+      else nesting.container(length);
+      i += 1 + lengthBytes;
+      continue;
     }
     nesting.completed();
   }
