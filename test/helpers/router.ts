@@ -2,6 +2,7 @@ import { validateConfig, type RouterConfig } from '../../router/config.js';
 import { createLogger, type Logger } from '../../router/log.js';
 import { createRouter, type ListeningAddress, type Router } from '../../router/server.js';
 import { waitFor } from './wait.js';
+import { alternating, sharedNats, TEST_NODES } from './topology.js';
 
 /** Everything allowed outside `wamp.`: the default role of test realms. */
 export const ALLOW_ALL = [
@@ -27,6 +28,14 @@ export interface TestRouter {
  * overrides say otherwise. `overrides` is merged shallowly into the config before validation.
  */
 export async function startRouter(overrides: Record<string, unknown> = {}, listener: Record<string, unknown> = {}): Promise<TestRouter> {
+  // The two-node topology applies to plain WebSocket routers; listener-specific tests stay on one node.
+  if (TEST_NODES > 1 && overrides.cluster === undefined && overrides.listeners === undefined && Object.keys(listener).length === 0) {
+    return startClusteredRouter(overrides);
+  }
+  return startSingleRouter(overrides, listener);
+}
+
+async function startSingleRouter(overrides: Record<string, unknown>, listener: Record<string, unknown>): Promise<TestRouter> {
   const config = validateConfig({
     listeners: [{ type: 'websocket', host: '127.0.0.1', port: 0, ...listener }],
     realms: [{ name: 'realm1', roles: [{ name: 'anonymous', permissions: ALLOW_ALL }], auth: { anonymous: { role: 'anonymous' } } }],
@@ -45,6 +54,25 @@ export async function startRouter(overrides: Record<string, unknown> = {}, liste
     },
   };
 }
+
+/** Two cluster nodes with the same config; clients alternate between them (helpers/topology.ts). */
+async function startClusteredRouter(overrides: Record<string, unknown>): Promise<TestRouter> {
+  const nats = await sharedNats();
+  const id = `t${++clusteredRouters}`;
+  const node = (n: string) => startSingleRouter({ ...overrides, cluster: { nats: nats.url, node: `${id}${n}`, prefix: id, heartbeatMs: 100, deadAfterMs: 600, connectTimeoutMs: 3000 } }, {});
+  const a = await node('a');
+  const b = await node('b');
+  await waitFor(() => a.router.cluster!.status().peers.some((p) => p.alive) && b.router.cluster!.status().peers.some((p) => p.alive), { what: 'the two nodes see each other' });
+  const urls = alternating([a.url, b.url]);
+  return Object.defineProperty({
+    ...a,
+    async stop() {
+      await Promise.all([a.stop(), b.stop()]);
+    },
+  }, 'url', { get: () => urls.url, enumerable: true }) as TestRouter;
+}
+
+let clusteredRouters = 0;
 
 /** Total sessions joined to any realm of the router. */
 export function joinedSessions(router: Router): number {
