@@ -3,7 +3,7 @@ import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
 import autobahn from 'autobahn';
 import { expect } from 'chai';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { expectError, within } from '../helpers/promises.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/wait.js';
@@ -44,7 +44,7 @@ describe('cluster: issued credentials, revocations and bans reach every node (ag
   }));
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     nats = await startNats();
   });
   afterEach(async () => {

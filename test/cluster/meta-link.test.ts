@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { natsServerMissing } from '../helpers/nats.js';
+import { skipWithoutNats } from '../helpers/nats.js';
 import { expectError, within } from '../helpers/promises.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -39,7 +39,7 @@ describe('cluster: the session meta API answers for every node (against nats-ser
   const asTicket = (authid: string, ticket: string) => ({ authmethods: ['ticket'], authid, onchallenge: () => ticket });
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     cluster = await startTestCluster(2, { realms: [REALM] });
     await waitFor(() => cluster.nodes.every((n) => n.router.cluster!.status().peers.some((p) => p.alive)), { timeoutMs: 3000, what: 'nodes see each other' });
   });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { connect, StringCodec, type NatsConnection } from 'nats';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 
 /**
  * The NATS behaviour the cluster design (shared/cluster-nats.md §2) builds on, checked against the
@@ -12,8 +12,7 @@ describe('cluster: NATS facts the design relies on', function () {
   let nc: NatsConnection;
 
   before(async function () {
-    const missing = natsServerMissing();
-    if (missing !== undefined) return this.skip();
+    skipWithoutNats(this);
     server = await startNats({ maxPayload: false });
     nc = await connect({ servers: server.url, noEcho: true, name: 'facts' });
   });

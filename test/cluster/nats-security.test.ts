@@ -7,7 +7,7 @@ import { encodeEnvelope } from '../../router/cluster/envelope.js';
 import { eventSubject } from '../../router/cluster/subjects.js';
 import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { rejection, within } from '../helpers/promises.js';
 import { waitFor } from '../helpers/wait.js';
 import { codeBlocks, readmeSection } from '../helpers/readme.js';
@@ -29,7 +29,7 @@ describe('cluster: NATS users with subject permissions (against nats-server)', f
   let clients: AbClient[] = [];
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     dir = mkdtempSync(join(tmpdir(), 'switchyard-nats-auth-'));
     writeFileSync(join(dir, 'nats.conf'), `max_payload: 2MB\n${NATS_AUTHORIZATION}\n`);
     process.env.SWITCHYARD_NATS_PASSWORD = 'node-password-0123';

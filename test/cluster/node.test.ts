@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterNode, ClusterStartError, type ClusterNodeOptions } from '../../router/cluster/node.js';
 import type { MembershipChange } from '../../router/cluster/membership.js';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { waitFor } from '../helpers/wait.js';
 import { rejection } from '../helpers/promises.js';
 
@@ -37,7 +37,7 @@ describe('cluster node: start-up checks, heartbeats and membership (against nats
   };
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     server = await startNats();
   });
   afterEach(async () => {

@@ -4,7 +4,7 @@ import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
 import { expect } from 'chai';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { within } from '../helpers/promises.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -70,7 +70,7 @@ describe('cluster pub/sub: events across nodes (autobahn-js on different nodes)'
     within(client.session.subscribe(topic, handler, options), `subscribe ${topic}`);
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     nats = await startNats();
     cluster = await startTestCluster(3, CONFIG, nats);
   });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { connect, type NatsConnection } from 'nats';
 import { encodeEnvelope } from '../../router/cluster/envelope.js';
 import { ClusterPubSub, type InterestKey } from '../../router/cluster/pubsub.js';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 const SCHEME = { prefix: 'sy' };
@@ -38,7 +38,7 @@ describe('cluster pub/sub over NATS subjects (against nats-server)', function ()
   };
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     server = await startNats();
   });
   afterEach(async () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { connect, StorageType, type KV, type NatsConnection } from 'nats';
 import { claimKey, RegistryStore, RegistryView, type ClusterCallee } from '../../router/cluster/registry.js';
 import { WampError } from '../../router/protocol/errors.js';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { waitFor } from '../helpers/wait.js';
 import { rejection } from '../helpers/promises.js';
 
@@ -36,7 +36,7 @@ describe('cluster registry (KV claims, against nats-server)', function () {
   }
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     server = await startNats();
   });
   beforeEach(() => {

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { MatchPolicy } from '../../router/protocol/uri.js';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { startClusterNode, startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { expectError, within } from '../helpers/promises.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ALLOW_ALL, type TestRouter } from '../helpers/router.js';
@@ -31,7 +31,7 @@ describe('cluster RPC: calls across nodes (autobahn-js, against nats-server)', f
   let raws: RawClient[] = [];
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     nats = await startNats();
     // The default test realm, plus the registration meta API.
     const permissions = [...ALLOW_ALL, { uri: 'wamp.registration.', match: 'prefix', allow: { call: true } }];

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startClusterNode, startTestCluster, TEST_DEAD_AFTER_MS, type TestCluster } from '../helpers/cluster.js';
 import { expandEnv, warnIfUnprotected } from '../../router/cluster/index.js';
 import { createLogger } from '../../router/log.js';
-import { natsServerMissing, startNats, type NatsServer } from '../helpers/nats.js';
+import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { signalGroup, spawnWithTimeout, waitForOutput } from '../helpers/spawn.js';
 import { waitFor } from '../helpers/wait.js';
 import { connectAutobahn } from '../helpers/autobahn.js';
@@ -45,7 +45,7 @@ describe('cluster runtime: joining, status, CLI flags (against nats-server)', fu
   let dir: string;
 
   before(async function () {
-    if (natsServerMissing() !== undefined) return this.skip();
+    skipWithoutNats(this);
     nats = await startNats();
     dir = mkdtempSync(join(tmpdir(), 'switchyard-cluster-cli-'));
   });

@@ -11,6 +11,14 @@ export function natsServerMissing(): string | undefined {
   return existsSync(NATS_SERVER) ? undefined : `${NATS_SERVER} is not installed (apt-get install -y nats-server)`;
 }
 
+/** Marks the suite pending, saying why, when nats-server is not installed (.ci/run installs it). */
+export function skipWithoutNats(context: Mocha.Context): void {
+  const missing = natsServerMissing();
+  if (missing === undefined) return;
+  console.log(`    (pending: ${missing})`);
+  context.skip();
+}
+
 export interface NatsServer {
   url: string;
   pid: number;
