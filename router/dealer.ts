@@ -20,6 +20,12 @@ import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
  * that either side leaving or answering finds it in one lookup.
  */
 
+/**
+ * Between the nodes of a cluster only: the callee a node routed a call to had already left. The
+ * caller's node routes the call again (Dealer.routeAgain); no client ever sees this URI.
+ */
+export const CALLEE_GONE = 'switchyard.cluster.callee_gone';
+
 export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
 const INVOKE_POLICIES = new Set<InvokePolicy>(['single', 'roundrobin', 'random', 'first', 'last']);
 export type CancelMode = 'skip' | 'kill' | 'killnowait';
@@ -89,6 +95,8 @@ interface PendingCall {
   timeoutMs?: number;
   /** `metrics.callStarted()` when routed, for the call latency histogram. */
   startedAt: number;
+  /** The CALL, kept for calls to a callee on another node: routed again if that callee has just left. */
+  retry?: Call;
 }
 
 export interface CallResult {
@@ -117,6 +125,8 @@ export class Dealer {
   /** Request IDs of each caller's recently ended progressive invocations (bounded). */
   private readonly finishedProgressive = new Map<RoutedPeer, Set<number>>();
   observer: DealerObserver = {};
+  /** CALLs already routed a second time after their remote callee had left: never a third. */
+  private readonly retried = new WeakSet<Call>();
   /** Call latency (router/ops/metrics.ts); set by the router. */
   metrics: RoutingMetrics = NO_METRICS;
   /** Message and log line of a refused REGISTER or CALL (realms/refusals.ts); set by the realm. */
@@ -290,7 +300,7 @@ export class Dealer {
     if (ongoing || this.finishedProgressive.get(caller)?.has(message.request)) return;
     const reply = (uri: string, text: string) => caller.sendError(MessageType.CALL, message.request, uri, text);
     const callee = this.byId.get(registrationId)?.callees.find((c) => c.session.id === calleeSession && !c.mirrored);
-    if (!callee) return reply(ErrorUri.noSuchProcedure, 'the callee left before the call arrived');
+    if (!callee) return reply(CALLEE_GONE, 'the callee left before the call arrived');
     // Each caller node counts only its own calls; the callee's own node holds the real cap.
     if (callee.concurrency > 0 && callee.inFlight >= callee.concurrency) return reply(ErrorUri.maxConcurrencyReached, 'the callee is at its concurrency limit');
     this.dispatch(caller, message, callee, details, 0);
@@ -427,6 +437,7 @@ export class Dealer {
       caller: session, callRequest: message.request, callee,
       invocationRequest: callee.session.invocationIds.next(), receiveProgress, streaming: progressive,
       timeoutMs: timeout, progressive, startedAt: this.metrics.callStarted(),
+      retry: callee.mirrored && !progressive && !this.retried.has(message) ? message : undefined,
     };
     if (receiveProgress) details.receive_progress = true;
     if (progressive) details.progress = true;
@@ -484,6 +495,23 @@ export class Dealer {
     this.metrics.callFinished(pending.startedAt);
     const failure = pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: {}, args: message.args, kwargs: message.kwargs });
     if (failure) pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.invalidArgument, `the result cannot be delivered: ${failure}`);
+  }
+
+  /**
+   * The callee's node answered that the callee had left before the call arrived (cluster: this
+   * node's copy of the registry was a moment behind). Forget that callee here, as the registry is
+   * about to say, and route the call once more, as if it had just come. False when the call cannot
+   * be routed again (progressive, already retried, cancel under way): the caller then gets the error.
+   */
+  routeAgain(session: RoutedPeer, request: number): boolean {
+    const pending = this.invocationsByCallee.get(session)?.get(request);
+    const message = pending?.retry;
+    if (!pending || !message || pending.killRequested) return false;
+    this.complete(pending);
+    if (pending.callee.mirrored) this.removeCallee(pending.callee);
+    this.retried.add(message);
+    void this.call(pending.caller, message);
+    return true;
   }
 
   invocationError(session: RoutedPeer, message: ErrorMessage): void {

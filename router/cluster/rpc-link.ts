@@ -21,7 +21,7 @@
 
 import type { Subscription } from 'nats';
 import type { Realm } from '../../realms/realm.js';
-import type { Dealer, DealerRemote, InvokePolicy, MirroredCallee } from '../dealer.js';
+import { CALLEE_GONE, type Dealer, type DealerRemote, type InvokePolicy, type MirroredCallee } from '../dealer.js';
 import { ErrorUri, WampError } from '../protocol/errors.js';
 import { MessageType, type Interrupt, type Invocation } from '../protocol/messages.js';
 import type { MatchPolicy } from '../protocol/uri.js';
@@ -263,9 +263,11 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
     if (envelope.k === 'res') {
       this.dealer.yield(proxy, { type: MessageType.YIELD, request: envelope.call, options: envelope.progress ? { progress: true } : {}, args: envelope.args, kwargs: envelope.kwargs });
       if (envelope.progress) return;
-    } else {
+    } else if (envelope.error !== CALLEE_GONE || !this.dealer.routeAgain(proxy, envelope.call)) {
+      const gone = envelope.error === CALLEE_GONE;
       this.dealer.invocationError(proxy, {
-        type: MessageType.ERROR, requestType: MessageType.INVOCATION, request: envelope.call, details: {}, error: envelope.error, args: envelope.args, kwargs: envelope.kwargs,
+        type: MessageType.ERROR, requestType: MessageType.INVOCATION, request: envelope.call, details: {},
+        error: gone ? ErrorUri.noSuchProcedure : envelope.error, args: envelope.args, kwargs: envelope.kwargs,
       });
     }
     this.release(proxy);

@@ -108,6 +108,18 @@ describe('cluster RPC: calls across nodes (autobahn-js, against nats-server)', f
     expect(listed.exact).to.include(registered);
   });
 
+  it('routes a call again when the remote callee it chose had already left (this node\'s registry a moment behind)', async () => {
+    // A claim that still lists a session of node b that is gone, beside a real callee on node a.
+    const b = node(1).router.cluster!;
+    await node(0).router.cluster!.store.join('realm1', 'com.x.stale', 'exact', 'roundrobin', {
+      node: b.node.node, incarnation: b.node.incarnation, session: 424242, concurrency: 0, discloseCaller: false,
+    });
+    await named(0, 'com.x.stale', { invoke: 'roundrobin' });
+    await seen(node(0), 'com.x.stale', 2);
+    const caller = await connect(node(0));
+    for (let i = 0; i < 4; i++) expect(await within(caller.session.call('com.x.stale'), `call ${i}`)).to.equal('n0');
+  });
+
   it('keeps `single` unique across the cluster: a REGISTER on node b after node a has it is refused', async () => {
     await named(0, 'com.x.single');
     const other = await connect(node(1));
