@@ -64,6 +64,7 @@ function discloseFlag(rule: PermissionRule, action: Action): boolean {
 
 /** Rules with one (uri, match), merged: the decision per action slot, and their common rank. */
 interface RuleGroup {
+  readonly shape: RuleShape;
   readonly rank: RuleRank;
   readonly decisions: readonly Decision[];
 }
@@ -124,7 +125,7 @@ export class RolePermissions {
     }
     for (const [uri, match, m] of merged.entries()) {
       const decisions = m.allow.map((allow, slot) => (!allow ? DENY : m.disclose[slot] ? ALLOW_DISCLOSE : ALLOW));
-      this.index.set(uri, match, { rank: rankOf({ uri, match }), decisions });
+      this.index.set(uri, match, { shape: { uri, match }, rank: rankOf({ uri, match }), decisions });
     }
   }
 
@@ -156,20 +157,19 @@ export class RolePermissions {
 
   /** The top-ranked matching groups, merged; NO_RULE when none matches. */
   private decideUncached(uri: string, slot: number): Decision {
-    // matchAll lists an exact group first, and an exact rule decides alone.
-    const groups = this.index.matchAll(uri);
-    let best: RuleGroup | undefined;
-    let decision = NO_RULE;
-    for (const group of groups) {
-      const order = best === undefined ? 1 : compareRanks(group.rank, best.rank);
-      if (order > 0) {
-        best = group;
-        decision = group.decisions[slot]!;
-      } else if (order === 0) {
-        decision = mergeTied(decision, group.decisions[slot]!);
-      }
+    const top = this.topGroups(uri);
+    return top.length === 0 ? NO_RULE : top.map((group) => group.decisions[slot]!).reduce(mergeTied);
+  }
+
+  /** The matching groups of the highest rank (README "Permissions"); an exact one stands alone. */
+  private topGroups(uri: string): RuleGroup[] {
+    let top: RuleGroup[] = [];
+    for (const group of this.index.matchAll(uri)) {
+      const order = top.length === 0 ? 1 : compareRanks(group.rank, top[0]!.rank);
+      if (order > 0) top = [group];
+      else if (order === 0) top.push(group);
     }
-    return decision;
+    return top;
   }
 
   /** Number of cached decisions (bounded by `cacheSize`). */
@@ -182,9 +182,6 @@ export class RolePermissions {
     this.cached = 0;
   }
 
-  /** Rule (uri, match) of each group, built on the first `explain`. */
-  private shapes: Map<RuleGroup, RuleShape> | undefined;
-
   /**
    * For the refusal log (realms/refusals.ts): the rule that decides `action` on `uri` (of the
    * top-ranked matching rules, the first that denies it, since deny wins a tie; else the first),
@@ -192,14 +189,7 @@ export class RolePermissions {
    */
   explain(uri: string, action: Action): RuleShape | undefined {
     const slot = slotOf(action);
-    this.shapes ??= new Map([...this.index.entries()].map(([ruleUri, match, group]) => [group, { uri: ruleUri, match }]));
-    let top: RuleGroup[] = [];
-    for (const group of this.index.matchAll(uri)) {
-      const order = top.length === 0 ? 1 : compareRanks(group.rank, top[0]!.rank);
-      if (order > 0) top = [group];
-      else if (order === 0) top.push(group);
-    }
-    const decider = top.find((group) => group.decisions[slot]?.allow !== true) ?? top[0];
-    return decider && this.shapes.get(decider);
+    const top = this.topGroups(uri);
+    return (top.find((group) => group.decisions[slot]?.allow !== true) ?? top[0])?.shape;
   }
 }
