@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,40 +7,17 @@ import { expect } from 'chai';
 import { deriveKey } from '../../auth/crypto.js';
 import { DEFAULT_CONFIG_PATH } from '../../router/config.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { spawnWithTimeout, type Exit, type Running } from '../helpers/spawn.js';
 
 /** The compiled CLI, next to this compiled test: dist/test/integration → dist/router. */
 const CLI = fileURLToPath(new URL('../../router/cli.js', import.meta.url));
 const SPAWN_TIMEOUT_MS = 10_000;
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  exit: Promise<Exit>;
-  output: () => Exit;
-}
-
 /** Starts the CLI; the child is killed after SPAWN_TIMEOUT_MS so a hang fails the test instead of the suite. */
 function start(args: string[], env: Record<string, string> = {}, input?: string): Running {
   const childEnv = { ...process.env, ...env };
   if (!('SWITCHYARD_CONFIG' in env)) delete childEnv.SWITCHYARD_CONFIG;
-  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, timeout: SPAWN_TIMEOUT_MS, killSignal: 'SIGKILL' });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  if (input !== undefined) child.stdin!.end(input);
-  const output = (): Exit => ({ code: child.exitCode, signal: child.signalCode, stdout, stderr });
-  const exit = new Promise<Exit>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', () => resolve(output()));
-  });
-  return { child, exit, output };
+  return spawnWithTimeout(process.execPath, [CLI, ...args], { env: childEnv, input, timeoutMs: SPAWN_TIMEOUT_MS });
 }
 
 function run(args: string[], env: Record<string, string> = {}, input?: string): Promise<Exit> {
