@@ -29,6 +29,13 @@ const encoder = new Encoder(OPTIONS);
 // 64-bit integers decode to BigInt, so an integer a publisher sent exactly stays exact.
 const decoder = new Decoder(OPTIONS);
 
+/** Node-to-node CBOR with the options above, for the cluster's other plain messages (meta-link.ts). */
+export const clusterCbor = {
+  encode: (value: unknown): Uint8Array => encoder.encode(value),
+  /** Throws on malformed input: callers drop what they cannot read. */
+  decode: (data: Uint8Array): unknown => decoder.decode(data),
+};
+
 /** The envelope's bytes; throws only if the payload holds something CBOR cannot write. */
 export function encodeEnvelope(event: EventEnvelope): Uint8Array {
   return encoder.encode([

@@ -6,16 +6,15 @@
  * sessions. A node that does not answer in time makes the answer partial: logged and counted.
  */
 
-import { Decoder, Encoder } from 'cbor-x';
 import { RequestStrategy, type Msg, type Subscription } from 'nats';
 import type { Realm } from '../../realms/realm.js';
 import type { MetaAnswer, MetaRequest, SessionInfo } from '../../realms/meta/session-meta.js';
 import type { ClusterRuntime } from './index.js';
+import { clusterCbor } from './envelope.js';
 import { metaSubject } from './subjects.js';
 
-// Plain maps, no record extension: only this node and its peers read these.
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+// The events' CBOR options: binary and big integers in authextra survive the trip.
+const { encode, decode } = clusterCbor;
 
 /** Not a question: a session joined on the sending node (wamp.session.on_join everywhere). */
 interface JoinedNotice {
@@ -48,7 +47,7 @@ export function attachMeta(runtime: ClusterRuntime, realm: Realm): RealmMetaLink
   function answer(msg: Msg): void {
     let request: MetaRequest | JoinedNotice;
     try {
-      request = decoder.decode(msg.data) as MetaRequest | JoinedNotice;
+      request = decode(msg.data) as MetaRequest | JoinedNotice;
     } catch {
       return; // not a meta request of ours: no answer, the asker counts it as missing
     }
@@ -56,24 +55,24 @@ export function attachMeta(runtime: ClusterRuntime, realm: Realm): RealmMetaLink
       if (isSessionInfo(request.info)) realm.meta.joinedElsewhere(request.info);
       return;
     }
-    msg.respond(encoder.encode(realm.meta.answer(request)));
+    msg.respond(encode(realm.meta.answer(request)));
   }
 
   realm.meta.remote = {
     joined(info: SessionInfo): void {
-      if (runtime.connected) nc.publish(subject, encoder.encode({ op: 'joined', info } satisfies JoinedNotice));
+      if (runtime.connected) nc.publish(subject, encode({ op: 'joined', info } satisfies JoinedNotice));
     },
     async ask(request: MetaRequest): Promise<MetaAnswer[]> {
       const expected = runtime.node.membership.alivePeers().length;
       if (expected === 0 || !runtime.connected) return [];
       const answers: MetaAnswer[] = [];
       try {
-        const replies = await nc.requestMany(subject, encoder.encode(request), {
+        const replies = await nc.requestMany(subject, encode(request), {
           strategy: RequestStrategy.Count, maxMessages: expected, maxWait: runtime.config.metaTimeoutMs,
         });
         for await (const reply of replies) {
           if (reply.data.length === 0) continue; // a no-responders status, not an answer
-          answers.push(decoder.decode(reply.data) as MetaAnswer);
+          answers.push(decode(reply.data) as MetaAnswer);
         }
       } catch (error) {
         runtime.logger.warn('cluster.meta_failed', { node: runtime.node.node, realm: realm.name, op: request.op, error: String(error) });
