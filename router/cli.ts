@@ -12,7 +12,7 @@ import { httpClientCommand } from './http-client.js';
 import { DEFAULT_KEYLEN, deriveKey, newSalt, PASSWORD_ITERATIONS } from '../auth/crypto.js';
 import { describeFinding, lintConfig } from '../realms/permission-lint.js';
 
-const USAGE = `usage: switchyard [--config FILE] [--check-config] [--cluster-nats URL --node ID] [--help]
+const USAGE = `usage: switchyard [--config FILE] [--check-config] [--port N] [--cluster-nats URL --node ID] [--help]
        switchyard derive-key [--salt SALT] [--iterations N] [--keylen L] [--role ROLE] < secret
        switchyard http-call|http-publish --url URL --key KEYID --realm R URI [JSON_ARGS]
                   (secret from $SWITCHYARD_HTTP_SECRET; see README "HTTP bridge")
@@ -23,6 +23,8 @@ Options:
       --check-config  validate the config, print "config ok: FILE" or the problems, and exit;
                       permission rules that never decide or that a broader rule overrides
                       are printed as "warning: ..." lines (exit status still 0)
+      --port N        listen on port N instead of the config's port (a config with one
+                      listener only): several nodes from one config file on one host
       --cluster-nats URL  join the cluster on this NATS server (sets cluster.nats)
       --node ID       this node's id in the cluster (sets cluster.node)
   -h, --help          print this help and exit
@@ -48,7 +50,7 @@ Signals:
 Exit status: 0 ok, 1 invalid config or failed start, 2 bad usage.
 `;
 
-type Options = { config?: string; 'check-config'?: boolean; help?: boolean; 'cluster-nats'?: string; node?: string };
+type Options = { config?: string; 'check-config'?: boolean; help?: boolean; port?: string; 'cluster-nats'?: string; node?: string };
 
 function parse(argv: string[]): Options | undefined {
   try {
@@ -57,6 +59,7 @@ function parse(argv: string[]): Options | undefined {
       options: {
         config: { type: 'string', short: 'c' },
         'check-config': { type: 'boolean' },
+        port: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         'cluster-nats': { type: 'string' },
         node: { type: 'string' },
@@ -70,17 +73,47 @@ function parse(argv: string[]): Options | undefined {
   }
 }
 
-/** The config file with the command line's cluster settings laid over it, validated again. */
+/** The config file with the command line's port and cluster settings laid over it, validated again. */
 function loadWithOverrides(path: string, options: Options): RouterConfig {
   const config = loadConfigFile(path);
-  if (options['cluster-nats'] === undefined && options.node === undefined) return config;
-  const cluster = { ...config.cluster, ...(options['cluster-nats'] !== undefined ? { nats: options['cluster-nats'] } : {}), ...(options.node !== undefined ? { node: options.node } : {}) };
+  const overridden = withCommandLine(config, options);
+  if (overridden === config) return config;
   try {
-    return validateConfig({ ...config, cluster });
+    return validateConfig(overridden);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    throw new ConfigError(`config file ${path} with --cluster-nats/--node`, err.problems);
+    throw new ConfigError(`config file ${path} with ${overrideFlags(options)}`, err.problems);
   }
+}
+
+function withCommandLine(config: RouterConfig, options: Options): RouterConfig {
+  let result = config;
+  if (options.port !== undefined) result = { ...result, listeners: [{ ...onlyListener(config), port: portNumber(options.port) }] };
+  if (options['cluster-nats'] !== undefined || options.node !== undefined) {
+    const cluster = { ...config.cluster, ...(options['cluster-nats'] !== undefined ? { nats: options['cluster-nats'] } : {}), ...(options.node !== undefined ? { node: options.node } : {}) };
+    result = { ...result, cluster } as RouterConfig;
+  }
+  return result;
+}
+
+/** `--port` is unambiguous only with one listener: which of several would it move? */
+function onlyListener(config: RouterConfig): RouterConfig['listeners'][number] {
+  if (config.listeners.length !== 1) {
+    const message = `--port needs a config with exactly one listener; this one has ${config.listeners.length}: set each listener's "port" in the file instead`;
+    throw new ConfigError('command line', [{ path: '/listeners', message }]);
+  }
+  return config.listeners[0]!;
+}
+
+function portNumber(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new ConfigError('command line', [{ path: '--port', message: `${JSON.stringify(text)} is not a port number (0-65535)` }]);
+  return port;
+}
+
+function overrideFlags(options: Options): string {
+  const flags = [options.port !== undefined && '--port', options['cluster-nats'] !== undefined && '--cluster-nats', options.node !== undefined && '--node'];
+  return flags.filter(Boolean).join('/');
 }
 
 function load(path: string, options: Options): RouterConfig | undefined {

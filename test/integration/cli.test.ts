@@ -75,7 +75,7 @@ describe('switchyard CLI', function () {
   it('--help prints the usage with every option, the env var and the signals, and exits 0', async () => {
     const result = await run(['--help']);
     expect(result.code).to.equal(0);
-    for (const word of ['--config', '--check-config', '--help', 'SWITCHYARD_CONFIG', 'SIGTERM', 'SIGINT']) {
+    for (const word of ['--config', '--check-config', '--help', '--port', '--cluster-nats', '--node', 'SWITCHYARD_CONFIG', 'SIGTERM', 'SIGINT']) {
       expect(result.stdout).to.include(word);
     }
   });
@@ -197,6 +197,30 @@ describe('switchyard CLI', function () {
     } finally {
       running.child.kill('SIGKILL');
     }
+  });
+
+  it('--port moves the one listener of the config to another port; the file is unchanged', async () => {
+    const [inFile, fromFlag] = [await freePort(), await freePort()];
+    const config = writeConfig('port.json', validConfig(inFile));
+    const running = start(['--config', config, '--port', String(fromFlag)]);
+    try {
+      await waitFor(() => running.output().stderr.includes('"listening"') || running.child.exitCode !== null, 'listening');
+      expect(running.output().stderr).to.include(`"url":"ws://127.0.0.1:${fromFlag}/ws"`);
+      expect(await isListening(fromFlag)).to.equal(true);
+      expect(await isListening(inFile)).to.equal(false);
+    } finally {
+      running.child.kill('SIGKILL');
+    }
+  });
+
+  it('--port refuses a config with several listeners, and a value that is not a port, exit 1', async () => {
+    const two = { ...validConfig(await freePort()), listeners: [{ type: 'websocket', port: 1 }, { type: 'rawsocket', port: 2 }] };
+    const several = await run(['--config', writeConfig('two.json', two), '--port', '9999']);
+    expect(several.code).to.equal(1);
+    expect(several.stderr).to.include('--port needs a config with exactly one listener; this one has 2');
+    const word = await run(['--check-config', '--port', '80a']);
+    expect(word.code).to.equal(1);
+    expect(word.stderr).to.include('--port: "80a" is not a port number (0-65535)');
   });
 
   it('a port already in use fails the start with a clear line, exit 1', async () => {
