@@ -10,7 +10,7 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { rejection, within } from '../helpers/promises.js';
 import { waitFor } from '../helpers/wait.js';
-import { codeBlocks, readmeSection } from '../helpers/readme.js';
+import { codeBlocks, README } from '../helpers/readme.js';
 
 /**
  * Issue 15 "Security": whoever can publish to the cluster's subjects can bypass WAMP authentication,
@@ -19,7 +19,7 @@ import { codeBlocks, readmeSection } from '../helpers/readme.js';
  */
 
 /** The README's NATS authorization block, as written (passwords from the environment). */
-const NATS_AUTHORIZATION = codeBlocks(readmeSection('Scaling out (in progress)'), 'conf')[0]!;
+const NATS_AUTHORIZATION = codeBlocks(README, 'conf').find((block) => block.startsWith('authorization {'))!;
 
 describe('cluster: NATS users with subject permissions (against nats-server)', function () {
   this.timeout(30_000);
