@@ -1,34 +1,13 @@
+import type { Action, Authorizer, DecidedBy, Decision, Principal } from '../router/authorization.js';
+import type { CallResult, InternalCall } from '../router/internal-caller.js';
 import type { Logger } from '../router/log.js';
 import { isDict } from '../router/protocol/decode.js';
-import type { CallResult } from '../router/dealer.js';
-import type { Dict } from '../router/protocol/messages.js';
-import type { Action, Decision, RolePermissions } from './permissions.js';
-import type { DecidedBy } from './refusals.js';
+import type { RolePermissions } from './permissions.js';
 
-/** The session facts an authorization decision may depend on. */
-export interface Principal {
-  readonly id: number;
-  readonly authid: string;
-  readonly authrole: string;
-  readonly authmethod?: string;
-  readonly authprovider?: string;
-}
-
-/**
- * Decides whether a principal may perform an action on a concrete URI. Called before every
- * routed action and, for pattern subscriptions and registrations, again at delivery. Static
- * decisions are synchronous; a dynamic authorizer may answer with a promise.
- */
-export interface Authorizer {
-  decide(principal: Principal, uri: string, action: Action): Decision | Promise<Decision>;
-  /** For the refusal log: what decided `decision`, which `decide` just returned (realms/refusals.ts). */
-  explain?(principal: Principal, uri: string, action: Action, decision: Decision): DecidedBy;
-}
+// Declared one layer down, where broker and dealer use them (router/authorization.ts, router/internal-caller.ts).
+export type { Authorizer, InternalCall, Principal };
 
 export const DENY: Decision = Object.freeze({ allow: false, disclose: false });
-
-/** Calls a WAMP procedure on behalf of the router (the dealer's `callInternal`). */
-export type InternalCall = (procedure: string, args: unknown[], kwargs: Dict, timeoutMs: number) => Promise<CallResult>;
 
 export interface DynamicAuthorizerOptions {
   procedure: string;

@@ -3,12 +3,14 @@
  * (realms/rule-precedence.ts), deny by default, decisions cached.
  */
 
+import type { Action, Decision } from '../router/authorization.js';
 import type { MatchPolicy } from '../router/protocol/uri.js';
 import { UriIndex } from '../router/matching/uri-index.js';
 import { compareRanks, rankOf, type RuleRank } from './rule-precedence.js';
 import type { RuleShape } from './rule-precedence.js';
 
-export type Action = 'call' | 'register' | 'publish' | 'subscribe';
+// Declared one layer down, where broker and dealer ask for decisions (router/authorization.ts).
+export type { Action, Decision };
 
 export interface PermissionRule {
   uri: string;
@@ -17,15 +19,6 @@ export interface PermissionRule {
   allow: Partial<Record<Action, boolean>>;
   /** `caller` applies to call/register decisions, `publisher` to publish/subscribe decisions. */
   disclose?: { caller?: boolean; publisher?: boolean };
-}
-
-/**
- * `disclose` is caller disclosure for call/register and publisher disclosure for
- * publish/subscribe. It is always false when `allow` is false.
- */
-export interface Decision {
-  allow: boolean;
-  disclose: boolean;
 }
 
 const ACTIONS: readonly Action[] = ['call', 'register', 'publish', 'subscribe'];

@@ -12,10 +12,10 @@ import type { RateSettings } from '../router/rate-limit.js';
 import { silentLogger, type Logger } from '../router/log.js';
 import { CloseUri, ErrorUri, WampError } from '../router/protocol/errors.js';
 import type { Dict } from '../router/protocol/messages.js';
-import type { Session } from '../router/session.js';
+import type { Session, SessionRealm } from '../router/session.js';
 import { LayeredAuthorizer, RealmAuthorizer, type AppAuthorizer, type Authorizer } from './authorizer.js';
 import { installRegistrationMeta } from './meta/registration-meta.js';
-import { SessionMeta, type SessionDetailsShown } from './meta/session-meta.js';
+import { SessionMeta, type MetaRealm, type SessionDetailsShown } from './meta/session-meta.js';
 import { installSubscriptionMeta } from './meta/subscription-meta.js';
 import { MetaVisibility } from './meta/visibility.js';
 import { RefusalLog } from './refusals.js';
@@ -34,7 +34,7 @@ export interface RealmExtensions {
  * names. Realms exist only if configured; a HELLO to any other realm is refused. A config reload
  * swaps roles and authentication in place and closes the sessions whose credential is gone.
  */
-export class Realm {
+export class Realm implements SessionRealm, MetaRealm {
   readonly name: string;
   readonly sessions = new Map<number, Session>();
   readonly broker: Broker;

@@ -1,7 +1,8 @@
+import {
+  refusalMessage, UNLOGGED_REFUSALS,
+  type Action, type DecidedBy, type Decision, type Principal, type RefusalContext, type RefusalReporter,
+} from '../router/authorization.js';
 import type { Logger } from '../router/log.js';
-import type { MatchPolicy } from '../router/protocol/uri.js';
-import type { Principal } from './authorizer.js';
-import type { Action, Decision } from './permissions.js';
 
 /**
  * Refused actions made debuggable (issue 14.3): the client's ERROR names the action and the URI
@@ -10,29 +11,11 @@ import type { Action, Decision } from './permissions.js';
  * from one session yields a bounded number of lines plus a count of the ones left out.
  */
 
-/** What decided a refusal, for the log line. */
-export type DecidedBy =
-  | { decidedBy: 'rule'; rule: { uri: string; match: MatchPolicy } }
-  | { decidedBy: 'no rule matched' | 'dynamic authorizer' | 'application authorizer' };
+// Declared one layer down, where broker and dealer report refusals (router/authorization.ts).
+export { refusalMessage, UNLOGGED_REFUSALS, type DecidedBy, type RefusalContext, type RefusalReporter };
 
 /** Answers "what decided this?" after the fact, only for refusals that will be logged. */
 export type ExplainRefusal = (principal: Principal, uri: string, action: Action, decision: Decision) => DecidedBy;
-
-/** What broker, dealer and session meta API tell about a refusal: they only need its message. */
-export interface RefusalReporter {
-  /** Note that `principal` may not `action` on `uri`; returns the ERROR message for the client. */
-  refused(principal: Principal, action: Action, uri: string, decision: Decision, context?: RefusalContext): string;
-}
-
-/** Where a refusal happened, when it is not the plain action (a testament's PUBLISH is stored for later). */
-export type RefusalContext = 'testament';
-
-export function refusalMessage(action: Action, uri: string, context?: RefusalContext): string {
-  return `not authorized to ${action} ${uri}${context ? ` (${context})` : ''}`;
-}
-
-/** The reporter of a broker or dealer outside a realm (unit tests): the message, no log. */
-export const UNLOGGED_REFUSALS: RefusalReporter = { refused: (_p, action, uri, _d, context) => refusalMessage(action, uri, context) };
 
 export interface RefusalLogOptions {
   /** Lines a session may log at once. */

@@ -7,9 +7,8 @@ import { MessageType, type Dict, type Event, type Publish, type Subscribe, type 
 import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
 import { encodeFailureText, type Serializer } from './serializer/serializer.js';
 import type { Session } from './session.js';
-import type { Authorizer, Principal } from '../realms/authorizer.js';
+import { UNLOGGED_REFUSALS, type Authorizer, type Principal, type RefusalReporter } from './authorization.js';
 import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
-import { UNLOGGED_REFUSALS, type RefusalReporter } from '../realms/refusals.js';
 
 /** What became of a publication: its ID, or the WAMP error that refused it. */
 export type PublishOutcome = { publication: number } | { error: string; message: string };

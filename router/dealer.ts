@@ -8,10 +8,9 @@ import {
   type Yield,
 } from './protocol/messages.js';
 import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
-import { InternalCaller } from './internal-caller.js';
+import { InternalCaller, type CallResult } from './internal-caller.js';
 import type { RoutedPeer } from './peer.js';
-import type { Authorizer } from '../realms/authorizer.js';
-import { UNLOGGED_REFUSALS, type RefusalReporter } from '../realms/refusals.js';
+import { UNLOGGED_REFUSALS, type Authorizer, type RefusalReporter } from './authorization.js';
 import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
 
 /**
@@ -99,10 +98,8 @@ interface PendingCall {
   retry?: Call;
 }
 
-export interface CallResult {
-  args?: unknown[];
-  kwargs?: Dict;
-}
+// Declared beside the internal caller, which the dealer answers through (router/internal-caller.ts).
+export type { CallResult };
 
 /** A router-provided procedure; throw a WampError to answer with a WAMP error. */
 export type InternalProcedure = (caller: RoutedPeer, args: unknown[], kwargs: Dict) => CallResult | void | Promise<CallResult | void>;

@@ -1,8 +1,16 @@
 import { ErrorUri, WampError } from './protocol/errors.js';
 import { randomId, SequentialIds } from './protocol/ids.js';
 import { MessageType, type Dict, type RouterMessage } from './protocol/messages.js';
-import type { CallResult } from './dealer.js';
 import type { RoutedPeer } from './peer.js';
+
+/** What a call returns to a caller inside the router (RESULT's arguments), and an internal procedure to the dealer. */
+export interface CallResult {
+  args?: unknown[];
+  kwargs?: Dict;
+}
+
+/** Calls a WAMP procedure on behalf of the router (the dealer's `callInternal`): what the dynamic authorizer is handed. */
+export type InternalCall = (procedure: string, args: unknown[], kwargs: Dict, timeoutMs: number) => Promise<CallResult>;
 
 /** The router as the caller of `callInternal`: turns the dealer's answer into a settled promise. */
 export class InternalCaller implements RoutedPeer {

@@ -1,4 +1,4 @@
-import type { ChallengeStep, Deny, HelloOutcome, Identity } from '../auth/authenticator.js';
+import type { Authenticator, ChallengeStep, Deny, HelloOutcome, Identity } from '../auth/authenticator.js';
 import type { CredentialRef } from '../auth/credentials.js';
 import type { Logger } from './log.js';
 import type { Limits } from './limits.js';
@@ -9,15 +9,16 @@ import { encodeMessage } from './protocol/encode.js';
 import { CloseUri, ErrorUri, ProtocolViolation } from './protocol/errors.js';
 import { CLIENT_ROLES, routerRoles } from './protocol/features.js';
 import { SequentialIds } from './protocol/ids.js';
+import type { MaybePromise } from './maybe-async.js';
 import {
-  MESSAGE_NAMES, MessageType, type Abort, type Authenticate, type ClientMessage, type Dict, type Goodbye, type Hello,
-  type RouterMessage,
+  MESSAGE_NAMES, MessageType, type Abort, type Authenticate, type Call, type Cancel, type ClientMessage, type Dict,
+  type ErrorMessage, type Goodbye, type Hello, type Publish, type Register, type RouterMessage, type Subscribe,
+  type Unregister, type Unsubscribe, type Yield,
 } from './protocol/messages.js';
 import { isValidUri } from './protocol/uri.js';
 import { NO_METRICS, type SessionMetrics } from './ops/metrics.js';
 import { InboundRate, type RateSettings } from './rate-limit.js';
 import { CloseCode, type Transport, type TransportSink } from './transport/transport.js';
-import type { Realm } from '../realms/realm.js';
 
 /**
  * One WAMP session on one transport, as an explicit state machine (wamp-spec §2.1, style §1.8
@@ -32,7 +33,7 @@ export type SessionState = 'awaitingHello' | 'authenticating' | 'established' | 
 export interface SessionHost {
   readonly limits: Limits;
   readonly logger: Logger;
-  findRealm(name: string): Realm | undefined;
+  findRealm(name: string): SessionRealm | undefined;
   /** A fresh random session ID, unique among live sessions. */
   allocateSessionId(): number;
   releaseSessionId(id: number): void;
@@ -41,6 +42,42 @@ export interface SessionHost {
   sessionClosed(session: Session, reason: string): void;
   /** Message, byte and login counters (router/ops/metrics.ts); absent = not counted. */
   readonly metrics?: SessionMetrics;
+}
+
+/**
+ * What a session needs of the realm it joins (realms/realm.ts implements it). Declared here, below
+ * the realm, so that the session layer never imports the realms above it (style.md §1.10).
+ */
+export interface SessionRealm {
+  readonly name: string;
+  readonly broker: SessionBroker;
+  readonly dealer: SessionDealer;
+  /** The first of the client's methods, in the client's order, that the realm offers. */
+  selectAuthenticator(methods: readonly string[]): Authenticator | undefined;
+  hasRole(name: string): boolean;
+  /** Whether a session (joined or about to be) still holds a valid credential. */
+  credentialValid(session: Pick<Session, 'credential' | 'authmethod'>): boolean;
+  /** The role's own inbound rate, where the realm's config sets one. */
+  rateFor(authrole: string): RateSettings | undefined;
+  join(session: Session): void;
+  leave(session: Session): void;
+}
+
+/** The messages an established session routes to its realm's broker (router/broker.ts). */
+export interface SessionBroker {
+  publish(session: Session, message: Publish): MaybePromise<void>;
+  subscribe(session: Session, message: Subscribe): MaybePromise<void>;
+  unsubscribe(session: Session, message: Unsubscribe): void;
+}
+
+/** The messages an established session routes to its realm's dealer (router/dealer.ts). */
+export interface SessionDealer {
+  call(session: Session, message: Call): MaybePromise<void>;
+  cancel(session: Session, message: Cancel): void;
+  register(session: Session, message: Register): MaybePromise<void>;
+  unregister(session: Session, message: Unregister): void;
+  yield(session: Session, message: Yield): void;
+  invocationError(session: Session, message: ErrorMessage): void;
 }
 
 type Handler = (session: Session, message: never) => void | Promise<void>;
@@ -56,7 +93,7 @@ export class Session implements TransportSink {
   state: SessionState = 'awaitingHello';
   /** 0 until HELLO is accepted; then the ID WELCOME carries. */
   id = 0;
-  realm: Realm | undefined;
+  realm: SessionRealm | undefined;
   authid = '';
   authrole = '';
   authmethod = '';
@@ -445,7 +482,7 @@ export class Session implements TransportSink {
     this.applyOutcome(realm, outcome);
   }
 
-  private applyOutcome(realm: Realm, outcome: HelloOutcome): void {
+  private applyOutcome(realm: SessionRealm, outcome: HelloOutcome): void {
     switch (outcome.outcome) {
       case 'deny':
         return this.refuseLogin(realm.name, outcome);
@@ -460,7 +497,7 @@ export class Session implements TransportSink {
     }
   }
 
-  private join(realm: Realm, identity: Identity): void {
+  private join(realm: SessionRealm, identity: Identity): void {
     if (!realm.hasRole(identity.authrole)) {
       return this.refuseLogin(realm.name, { outcome: 'deny', reason: ErrorUri.noSuchRole, message: 'no such role', cause: 'no_such_role' });
     }
@@ -500,7 +537,7 @@ export class Session implements TransportSink {
    * there is no HELLO and no authentication step; everything after WELCOME is the same as for a
    * remote session (role must exist, realm join, meta events, authorization on every action).
    */
-  joinInProcess(realm: Realm, identity: Identity, roles: Dict): void {
+  joinInProcess(realm: SessionRealm, identity: Identity, roles: Dict): void {
     if (this.state !== 'awaitingHello') return;
     this.clientRoles = roles;
     this.id = this.host.allocateSessionId();
@@ -558,7 +595,7 @@ function messageName(message: ClientMessage): string {
   return MESSAGE_NAMES[message.type] ?? String(message.type);
 }
 
-const realmOf = (s: Session): Realm => s.realm!;
+const realmOf = (s: Session): SessionRealm => s.realm!;
 
 /** Handler tables per state. Only `established` routes to the broker and dealer. */
 const STATE_HANDLERS: Record<SessionState, HandlerTable> = {

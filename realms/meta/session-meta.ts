@@ -1,4 +1,5 @@
-import { parseReceiverFilter, receiverFilterOptions } from '../../router/broker.js';
+import type { Authorizer, RefusalReporter } from '../../router/authorization.js';
+import { parseReceiverFilter, receiverFilterOptions, type Broker } from '../../router/broker.js';
 import type { Dealer } from '../../router/dealer.js';
 import { isDict } from '../../router/protocol/decode.js';
 import { CloseUri, ErrorUri, WampError } from '../../router/protocol/errors.js';
@@ -6,7 +7,6 @@ import type { Dict } from '../../router/protocol/messages.js';
 import { isValidId } from '../../router/protocol/ids.js';
 import { isReservedUri, isValidUri } from '../../router/protocol/uri.js';
 import type { Session } from '../../router/session.js';
-import type { Realm } from '../realm.js';
 import { provideValue } from './provide.js';
 
 /**
@@ -99,6 +99,20 @@ function shownKey(shown: SessionDetailsShown): number {
 
 const ON_JOIN = 'wamp.session.on_join';
 
+/**
+ * What the session meta API needs of its realm (realms/realm.ts implements it): declared here,
+ * because the realm builds this module and a module does not import the one that builds it.
+ */
+export interface MetaRealm {
+  readonly sessions: ReadonlyMap<number, Session>;
+  readonly broker: Broker;
+  /** Asked whether a testament may be published, as PUBLISH would ask. */
+  readonly decider: Authorizer;
+  readonly refusals: RefusalReporter;
+  /** What the session meta API shows `authrole` of other sessions. */
+  detailsShownTo(authrole: string): SessionDetailsShown;
+}
+
 export class SessionMeta {
   private readonly testaments = new Map<Session, Testament[]>();
   /** Sessions ended by kill_all: they leave without testaments or on_leave. */
@@ -106,7 +120,7 @@ export class SessionMeta {
   /** Set when the realm is served by several nodes: questions about sessions go to all of them. */
   remote: SessionMetaRemote | undefined;
 
-  constructor(private readonly realm: Realm, dealer: Dealer) {
+  constructor(private readonly realm: MetaRealm, dealer: Dealer) {
     const provide = (name: string, handler: (caller: Session, args: unknown[], kwargs: Dict) => unknown) =>
       provideValue(dealer, `wamp.session.${name}`, (caller, args, kwargs) => handler(caller as Session, args, kwargs));
     provide('count', async (_c, args) => (await this.selectEverywhere(args[0])).length);
