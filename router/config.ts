@@ -197,6 +197,10 @@ export interface ClusterConfig {
   registryStorage: 'memory' | 'file';
   /** KV replicas (3 with a 3-server NATS cluster). */
   replicas: number;
+  /** `roundrobin`/`random` registrations choose this node's own callees while one is available. */
+  preferLocal: boolean;
+  /** Refuse to start while a live peer's realms, roles, users or limits differ from this node's. */
+  strictConfig: boolean;
 }
 
 /** `/metrics`, `/healthz`, `/readyz`, `/status`, `/status.json` on their own port. */
@@ -417,6 +421,8 @@ export const routerSchema: object = object(
         connectTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 10_000 },
         registryStorage: { type: 'string', enum: ['memory', 'file'], default: 'memory' },
         replicas: { type: 'integer', minimum: 1, maximum: 5, default: 1 },
+        preferLocal: { type: 'boolean', default: false },
+        strictConfig: { type: 'boolean', default: false },
       },
       ['nats', 'node'],
     ),

@@ -130,6 +130,11 @@ export class Dealer {
   refusals: RefusalReporter = UNLOGGED_REFUSALS;
   /** The other cluster nodes (router/cluster/rpc-link.ts); undefined on a single node. */
   remote: DealerRemote | undefined;
+  /**
+   * Cluster `preferLocal`: `roundrobin` and `random` choose among this node's own callees while it
+   * has an available one, so a call crosses to another node only when it must.
+   */
+  preferLocal = false;
 
   constructor(private readonly authorizer: Authorizer, private readonly limits: Limits) {}
 
@@ -408,7 +413,7 @@ export class Dealer {
     const served = registrations.find(([, callees]) => callees.length > 0);
     if (!served) return reply(ErrorUri.noSuchProcedure, 'no callee registered for procedure');
     const [registration, allowed] = served;
-    const callee = pickCallee(registration, allowed);
+    const callee = pickCallee(registration, this.preferLocal ? localWhenAvailable(registration, allowed) : allowed);
     if (!callee) return reply(ErrorUri.maxConcurrencyReached, 'all callees are at their concurrency limit');
 
     const details: Dict = {};
@@ -662,24 +667,36 @@ export class Dealer {
   }
 }
 
+const isAvailable = (c: Callee) => c.concurrency === 0 || c.inFlight < c.concurrency;
+
+/**
+ * The callees `preferLocal` lets `roundrobin` and `random` choose from: the local ones while one of
+ * them is available, else all. `single`, `first` and `last` keep the one cluster-wide order.
+ */
+function localWhenAvailable(registration: Registration, callees: readonly Callee[]): readonly Callee[] {
+  if (registration.invoke !== 'roundrobin' && registration.invoke !== 'random') return callees;
+  if (!callees.some((c) => c.mirrored)) return callees;
+  const local = callees.filter((c) => !c.mirrored);
+  return local.some(isAvailable) ? local : callees;
+}
+
 /** Shared-registration callee choice (wamp-spec §8.2), skipping callees at their concurrency cap. */
 export function pickCallee(registration: Registration, callees: readonly Callee[] = registration.callees): Callee | undefined {
-  const available = (c: Callee) => c.concurrency === 0 || c.inFlight < c.concurrency;
   switch (registration.invoke) {
     case 'single':
     case 'first':
-      return callees.find(available);
+      return callees.find(isAvailable);
     case 'last':
-      for (let i = callees.length - 1; i >= 0; i--) if (available(callees[i]!)) return callees[i];
+      for (let i = callees.length - 1; i >= 0; i--) if (isAvailable(callees[i]!)) return callees[i];
       return undefined;
     case 'random': {
-      const candidates = callees.filter(available);
+      const candidates = callees.filter(isAvailable);
       return candidates[Math.floor(Math.random() * candidates.length)];
     }
     case 'roundrobin':
       for (let tried = 0; tried < callees.length; tried++) {
         const callee = callees[registration.roundRobin++ % callees.length]!;
-        if (available(callee)) return callee;
+        if (isAvailable(callee)) return callee;
       }
       return undefined;
   }

@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import type { ClusterCounters } from '../ops/metrics.js';
 import type { Realm } from '../../realms/realm.js';
 import type { MembershipChange } from './membership.js';
-import { ClusterNode } from './node.js';
+import { ClusterNode, ClusterStartError } from './node.js';
 import { RegistryStore, RegistryView, type ClusterCallee } from './registry.js';
 import { attachPubSub, createPubSub, type RealmPubSubLink } from './pubsub-link.js';
 import { attachRpc, type RealmRpcLink } from './rpc-link.js';
@@ -69,6 +69,7 @@ export class ClusterRuntime {
       deadAfterMs: cluster.deadAfterMs, connectTimeoutMs: cluster.connectTimeoutMs, maxMessageBytes: config.limits.maxMessageBytes,
       configDigest, connection: connectionOptions(cluster), registryStorage: cluster.registryStorage, replicas: cluster.replicas, sessions,
     });
+    if (cluster.strictConfig) await refuseDifferentPeers(node, configDigest, cluster.heartbeatMs);
     let runtime: ClusterRuntime;
     try {
       const kv = node.data.jetstream().views;
@@ -99,6 +100,7 @@ export class ClusterRuntime {
     const existing = this.links.get(realm);
     if (existing) return void (await existing.auth);
     const auth = attachAuth(this, realm, this.authKv);
+    realm.dealer.preferLocal = this.config.preferLocal;
     this.links.set(realm, { pubsub: attachPubSub(this, realm), rpc: attachRpc(this, realm), meta: attachMeta(this, realm), auth });
     await auth;
   }
@@ -196,6 +198,18 @@ export class ClusterRuntime {
       this.natsState = 'closed';
     })();
   }
+}
+
+/**
+ * `strictConfig`: after one heartbeat interval every live peer has been heard; if one of them runs
+ * other realms, roles, users or limits, this node leaves again and refuses to start.
+ */
+async function refuseDifferentPeers(node: ClusterNode, configDigest: string, heartbeatMs: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, heartbeatMs + Math.min(heartbeatMs, 250)));
+  const differing = node.membership.peers().filter((peer) => peer.alive && peer.last.configDigest !== configDigest).map((peer) => peer.node);
+  if (differing.length === 0) return;
+  await node.stop();
+  throw new ClusterStartError(`strictConfig: the realms, roles, users or limits of node(s) ${differing.join(', ')} differ from this node's config`);
 }
 
 /** Roles, users and limits, hashed: nodes compare it in heartbeats (secrets never leave the node). */

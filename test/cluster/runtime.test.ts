@@ -158,7 +158,7 @@ describe('cluster runtime: joining, status, CLI flags (against nats-server)', fu
     expect(() => expandEnv('${MISSING_VAR}', {})).to.throw(/MISSING_VAR/);
     const lines: Record<string, unknown>[] = [];
     const logger = createLogger({ write: (line) => lines.push(JSON.parse(line)) });
-    const base = { node: 'a', prefix: 'sy', heartbeatMs: 1000, deadAfterMs: 3000, metaTimeoutMs: 250, connectTimeoutMs: 1000, registryStorage: 'memory' as const, replicas: 1 };
+    const base = { node: 'a', prefix: 'sy', heartbeatMs: 1000, deadAfterMs: 3000, metaTimeoutMs: 250, connectTimeoutMs: 1000, registryStorage: 'memory' as const, replicas: 1, preferLocal: false, strictConfig: false };
     warnIfUnprotected({ ...base, nats: 'nats://127.0.0.1:4222' }, logger);
     warnIfUnprotected({ ...base, nats: 'nats://nats.internal:4222', auth: { user: 'u', pass: 'p' } }, logger);
     expect(lines).to.deep.equal([]);
