@@ -11,7 +11,8 @@ import { openFileLimitOf } from './lib/proc.js';
  * The Switchyard router in its own process, so the bench reads its CPU and RSS from /proc.
  * One realm with anonymous and salted WAMP-CRA (the stored key is the PBKDF2 output, derived
  * here once, as `switchyard derive-key` would); connection limits raised for 20,000 sessions;
- * log level `warn` (no line per join).
+ * log level `warn` (no line per join). `start` may carry a `cluster` section (bench/cluster.ts):
+ * the process is then one node of a cluster sharing the bench's nats-server.
  */
 
 const ALLOW_ALL = [
@@ -39,8 +40,13 @@ function benchLimits(): Record<string, number> {
   return Object.fromEntries(Object.entries(BENCH_LIMITS).filter(([name]) => name in LIMIT_SPECS));
 }
 
+interface StartArgs {
+  /** The router config's `cluster` section (nats URL, node id, heartbeat and dead-after times). */
+  cluster?: Record<string, unknown>;
+}
+
 serve({
-  async start() {
+  async start(args: StartArgs = {}) {
     const config = validateConfig({
       listeners: [{ type: 'websocket', host: '127.0.0.1', port: 0, path: '/ws', serializers: ['json', 'msgpack', 'cbor'] }],
       limits: benchLimits(),
@@ -61,6 +67,7 @@ serve({
         },
       }],
       log: { level: 'warn' },
+      ...(args.cluster ? { cluster: args.cluster } : {}),
     });
     router = createRouter(config, { logger: createLogger({ level: 'warn' }) });
     const [address] = await router.listen();
@@ -74,7 +81,9 @@ serve({
     return { ...process.memoryUsage(), connections: router?.connectionCount ?? 0 };
   },
   stop() {
-    // Exit at once (the profile, if any, is written at exit); the kernel closes the sockets.
+    // Exit at once (the profile, if any, is written at exit); the kernel closes the sockets. A
+    // cluster node's peers see it die; every cluster run has its own nats-server, so no later
+    // node with the same id meets its stale heartbeat.
     setImmediate(() => process.exit(0));
     return true;
   },

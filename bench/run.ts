@@ -1,11 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
-import { parseBenchArgs, USAGE, UsageError } from './lib/args.js';
+import { runClusterScenario } from './cluster.js';
+import { runExternal } from './external.js';
+import { isClusterScenario, parseBenchArgs, USAGE, UsageError, type ScenarioName } from './lib/args.js';
 import { ensureFox, log, ROOT } from './lib/harness.js';
 import { openFileLimitOf } from './lib/proc.js';
 import { topSelfTime, type CpuProfile } from './lib/profile.js';
-import { checkTargets, formatChecks, markdownTable, textTable } from './lib/report.js';
+import { checkTargets, clusterMarkdownTable, clusterTextTable, formatChecks, markdownTable, textTable } from './lib/report.js';
 import { formatNumber, formatTable } from './lib/table.js';
 import { runScenario, type Context, type Figures, type ScenarioReport } from './scenarios.js';
 
@@ -52,6 +54,12 @@ function noiseNotes(report: ScenarioReport): string[] {
   return notes;
 }
 
+function run(ctx: Context, name: ScenarioName): Promise<ScenarioReport[]> {
+  if (isClusterScenario(name)) return runClusterScenario(ctx, name);
+  if (name === 'external') return runExternal(ctx);
+  return runScenario(ctx, name);
+}
+
 async function main(): Promise<number> {
   let options;
   try {
@@ -80,7 +88,7 @@ async function main(): Promise<number> {
   for (const name of options.scenarios) {
     log(`scenario ${name}`);
     try {
-      for (const report of await runScenario(ctx, name)) {
+      for (const report of await run(ctx, name)) {
         reports.push(report);
         process.stdout.write(JSON.stringify({
           bench: 'switchyard', date: started.toISOString(), ...report, metrics: undefined,
@@ -95,12 +103,17 @@ async function main(): Promise<number> {
     }
   }
 
-  const header = `Switchyard bench, ${started.toISOString()}\nmachine: ${machine()}\n` +
+  const header = `Switchyard bench, ${started.toISOString()}\nmachine: ${machine()}; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n` +
     `baseline: trivial ws relay between two clients (uncorked / corked), measured right before each scenario;\n` +
     `"x relay" = figure / relay figure of the same kind; fox-wamp ${foxUnavailable ? `skipped (${foxUnavailable})` : 'in the same run'}`;
-  const table = textTable(reports);
+  const single = reports.filter((r) => r.compared === undefined);
+  const cluster = reports.filter((r) => r.compared !== undefined);
+  const tables = [
+    ...(single.length > 0 || cluster.length === 0 ? [textTable(single)] : []),
+    ...(cluster.length > 0 ? [`cluster scenarios (CPU = routers + nats-server):\n${clusterTextTable(cluster)}`] : []),
+  ];
   const checks = formatChecks(checkTargets(reports));
-  process.stdout.write(`\n${header}\n\n${table}\n\n${checks}\n`);
+  process.stdout.write(`\n${header}\n\n${tables.join('\n\n')}\n\n${checks}\n`);
   const notes = reports.flatMap((r) => r.notes.map((n) => `- ${r.scenario}: ${n}`));
   if (notes.length > 0) process.stdout.write(`\nnotes:\n${notes.join('\n')}\n`);
 
@@ -111,7 +124,11 @@ async function main(): Promise<number> {
 
   const dir = join(ROOT, 'bench', '.results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.md'), `${header.replace(/\n/g, '  \n')}\n\n${markdownTable(reports)}\n\n\`\`\`\n${checks}\n\`\`\`\n`);
+  const markdown = [
+    ...(single.length > 0 || cluster.length === 0 ? [markdownTable(single)] : []),
+    ...(cluster.length > 0 ? [clusterMarkdownTable(cluster)] : []),
+  ];
+  writeFileSync(join(dir, 'latest.md'), `${header.replace(/\n/g, '  \n')}\n\n${markdown.join('\n\n')}\n\n\`\`\`\n${checks}\n\`\`\`\n`);
   writeFileSync(join(dir, 'latest.json'), JSON.stringify({ date: started.toISOString(), machine: machine(), options, reports }, null, 2) + '\n');
   log(`results written to bench/.results/latest.{md,json}`);
   return 0;

@@ -1,13 +1,14 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deriveKey } from '../auth/crypto.js';
-import type { BenchOptions, ScenarioName } from './lib/args.js';
+import type { BenchOptions, SingleScenarioName } from './lib/args.js';
 import { CRA_USER, REALM } from './lib/constants.js';
 import {
   goAll, haltAll, log, measure, PROFILE_DIR, sleep, startTarget, startWorkers, stopAll, totals, type Target,
   type TargetKind, type Window, type WorkerSpec,
 } from './lib/harness.js';
 import type { Child } from './lib/ipc.js';
+import type { TargetCheck } from './lib/report.js';
 import { ephemeralPortCount, sampleProcess } from './lib/proc.js';
 import { rate } from './lib/stats.js';
 import type { WireFormat } from './lib/wire.js';
@@ -32,6 +33,19 @@ export interface Metric {
   baselineCorked?: number;
 }
 
+/**
+ * A figure of a cluster scenario (bench/cluster.ts): its value and, where the scenario compares
+ * two set-ups of the same run, the reference it is compared with (ratio = value / reference).
+ */
+export interface ComparedFigure {
+  metric: string;
+  unit: 'rate' | 'ms' | 's' | 'count' | 'cpu';
+  value?: number;
+  reference?: number;
+  /** what the reference is, e.g. "without cluster" */
+  versus?: string;
+}
+
 export interface ScenarioReport {
   scenario: string;
   /** one line of what was run */
@@ -43,6 +57,9 @@ export interface ScenarioReport {
   metrics: Metric[];
   notes: string[];
   profiles: string[];
+  /** cluster scenarios: their figures (their `metrics` stay empty) and their targets */
+  compared?: ComparedFigure[];
+  checks?: TargetCheck[];
 }
 
 export interface Context {
@@ -54,7 +71,7 @@ export interface Context {
 
 const CRA_KEY = deriveKey(CRA_USER.secret, CRA_USER.salt, CRA_USER.iterations, CRA_USER.keylen);
 
-function routerNodeArgs(ctx: Context, label: string): string[] {
+export function routerNodeArgs(ctx: Context, label: string): string[] {
   const args: string[] = [];
   if (ctx.options.profile) {
     args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=switchyard-${label}-${ctx.stamp}.cpuprofile`);
@@ -65,7 +82,7 @@ function routerNodeArgs(ctx: Context, label: string): string[] {
 }
 
 /** A numeric figure, or undefined when the run did not produce it. */
-function num(f: Figures | undefined, k: string): number | undefined {
+export function num(f: Figures | undefined, k: string): number | undefined {
   return typeof f?.[k] === 'number' ? (f[k] as number) : undefined;
 }
 
@@ -87,7 +104,7 @@ async function againstBoth(ctx: Context, report: ScenarioReport, label: string, 
 }
 
 /** Profiles written since `since` (ms epoch) in the profile directory. */
-function newProfiles(since: number): string[] {
+export function newProfiles(since: number): string[] {
   if (!existsSync(PROFILE_DIR)) return [];
   return readdirSync(PROFILE_DIR)
     .filter((f) => f.endsWith('.cpuprofile'))
@@ -123,7 +140,7 @@ function per1k(cpuSeconds: number, ops: number): number {
   return ops > 0 ? (cpuSeconds / ops) * 1000 : NaN;
 }
 
-function windowFigures(w: Window, ops: number): Figures {
+export function windowFigures(w: Window, ops: number): Figures {
   return {
     seconds: round(w.seconds, 3),
     routerCpuSeconds: round(w.routerCpu, 3),
@@ -203,7 +220,7 @@ async function rpc(ctx: Context, format: WireFormat): Promise<ScenarioReport> {
 
 const PUBSUB_SUBSCRIBERS = 10;
 
-async function drain(workers: Child[], expected: number, key: string, maxMs: number): Promise<number> {
+export async function drain(workers: Child[], expected: number, key: string, maxMs: number): Promise<number> {
   let last = -1;
   let stableSince = performance.now();
   const end = performance.now() + maxMs;
@@ -498,7 +515,7 @@ function prefixed(parts: Record<string, Figures>): Figures {
 
 // ---------------------------------------------------------------- registry
 
-export async function runScenario(ctx: Context, name: ScenarioName): Promise<ScenarioReport[]> {
+export async function runScenario(ctx: Context, name: SingleScenarioName): Promise<ScenarioReport[]> {
   switch (name) {
     case 'rpc': return [await rpc(ctx, 'json'), await rpc(ctx, 'msgpack')];
     case 'pubsub': return [await pubsub(ctx)];

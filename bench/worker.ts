@@ -14,9 +14,12 @@ import {
  *
  * Roles:
  *   callers      N caller sessions, each with `window` CALLs in flight (or, mode relay, the
- *                same frames to a relay pair); latency per call
- *   responder    the callee (INVOCATION → YIELD) or the relay's echo side (CALL-shaped frame →
- *                RESULT-shaped frame)
+ *                same frames to a relay pair); latency per call; session i calls
+ *                `procedures[i % length]`; ERROR URIs counted; with `timeline`, results and
+ *                errors per 10 ms of wall-clock time (failover)
+ *   responder    the callee (INVOCATION → YIELD; `procedure`, `invoke` policy) or the relay's
+ *                echo side (CALL-shaped frame → RESULT-shaped frame)
+ *   churn        N sessions, each looping REGISTER → UNREGISTER of its own procedure
  *   publisher    flood: `window` acknowledged PUBLISHes in flight; rate: N per second with a
  *                timestamp in the payload
  *   subscribers  N sessions subscribed to one topic; counts events, gaps, latency
@@ -28,7 +31,7 @@ import {
 type Mode = 'wamp' | 'relay';
 
 interface RoleArgs {
-  role: 'callers' | 'responder' | 'publisher' | 'subscribers' | 'idle' | 'handshake';
+  role: 'callers' | 'responder' | 'publisher' | 'subscribers' | 'idle' | 'handshake' | 'churn';
   url: string;
   realm: string;
   format: WireFormat;
@@ -42,6 +45,14 @@ interface RoleArgs {
   latency?: boolean;
   auth?: { authid: string; key: string };
   maxOps?: number;
+  /** callers: the procedures the sessions call (default [PROCEDURE]) */
+  procedures?: string[];
+  /** responder: the procedure registered (default PROCEDURE) */
+  procedure?: string;
+  /** responder: REGISTER's `invoke` option (shared registrations across nodes) */
+  invoke?: string;
+  /** callers: keep results and errors per 10 ms bucket */
+  timeline?: boolean;
 }
 
 interface Role {
@@ -74,23 +85,53 @@ async function until(done: () => boolean, ms: number): Promise<void> {
 
 // ----- callers -----
 
+/** Counts per 10 ms bucket of wall-clock time (epoch ms / 10), for the failover timeline. */
+class Timeline {
+  readonly ok = new Map<number, number>();
+  readonly failed = new Map<number, number>();
+
+  record(ok: boolean): void {
+    const bucket = Math.floor(Date.now() / 10);
+    const map = ok ? this.ok : this.failed;
+    map.set(bucket, (map.get(bucket) ?? 0) + 1);
+  }
+
+  toJSON(): { ok: [number, number][]; failed: [number, number][] } {
+    return { ok: [...this.ok], failed: [...this.failed] };
+  }
+}
+
+/** The URI of an ERROR frame (`[8, 48, request, details, uri, …]`); errors are rare, so a full decode. */
+function errorUri(codec: Codec, data: Buffer): string {
+  try {
+    const message = codec.decode(data);
+    return typeof message[4] === 'string' ? message[4] : '?';
+  } catch {
+    return '?';
+  }
+}
+
 async function callers(a: RoleArgs): Promise<Role> {
   const codec = CODECS[a.format];
   const counters = { calls: 0, errors: 0, unexpected: 0, closed: 0, sent: 0 };
   const hist = new LogHistogram();
   const window = a.window ?? 100;
+  const procedures = a.procedures ?? [PROCEDURE];
+  const errorUris = new Map<string, number>();
+  const timeline = a.timeline ? new Timeline() : undefined;
   let running = false;
   const starts: (() => void)[] = [];
   const json = codec.format === 'json';
   await pool(range(a.count ?? 1), 16, async (i) => {
     const ws = await connect(a, codec, i, 'a');
+    const procedure = procedures[i % procedures.length]!;
     const sendTimes = new Float64Array(65536);
     let nextId = 1;
     const sendCall = () => {
       const id = nextId++;
       sendTimes[id & 0xffff] = performance.now();
       counters.sent++;
-      sendCorked(ws, json ? `[48,${id},{},"${PROCEDURE}",${PAYLOAD_JSON}]` : codec.encode([48, id, {}, PROCEDURE, PAYLOAD]), codec.binary);
+      sendCorked(ws, json ? `[48,${id},{},"${procedure}",${PAYLOAD_JSON}]` : codec.encode([48, id, {}, procedure, PAYLOAD]), codec.binary);
     };
     ws.on('message', (data: Buffer) => {
       const head = typeAndId(codec, data);
@@ -98,8 +139,13 @@ async function callers(a: RoleArgs): Promise<Role> {
       if (head[0] === 50) {
         counters.calls++;
         hist.record(performance.now() - sendTimes[head[1] & 0xffff]!);
-      } else if (head[0] === 8) counters.errors++;
-      else return void counters.unexpected++;
+        timeline?.record(true);
+      } else if (head[0] === 8) {
+        counters.errors++;
+        const uri = errorUri(codec, data);
+        errorUris.set(uri, (errorUris.get(uri) ?? 0) + 1);
+        timeline?.record(false);
+      } else return void counters.unexpected++;
       if (running) sendCall();
     });
     ws.on('close', () => counters.closed++);
@@ -109,6 +155,9 @@ async function callers(a: RoleArgs): Promise<Role> {
   });
   return {
     counters, hist,
+    get info() {
+      return { errorUris: Object.fromEntries(errorUris), timeline: timeline?.toJSON() };
+    },
     go() {
       running = true;
       for (const start of starts) start();
@@ -131,7 +180,7 @@ async function responder(a: RoleArgs): Promise<Role> {
   const json = codec.format === 'json';
   await pool(range(a.count ?? 1), 16, async (i) => {
     const ws = await connect(a, codec, i, 'b');
-    if (!relay) await request(ws, codec, [64, 1, {}, PROCEDURE], [65]);
+    if (!relay) await request(ws, codec, [64, 1, a.invoke ? { invoke: a.invoke } : {}, a.procedure ?? PROCEDURE], [65]);
     ws.on('message', (data: Buffer) => {
       const head = typeAndId(codec, data);
       if (!head || head[0] !== inType) return void counters.unexpected++;
@@ -331,7 +380,58 @@ async function handshake(a: RoleArgs): Promise<Role> {
   };
 }
 
-const ROLES: Record<RoleArgs['role'], (a: RoleArgs) => Promise<Role>> = { callers, responder, publisher, subscribers, idle, handshake };
+// ----- registration churn -----
+
+/**
+ * Each session registers its own procedure and unregisters it again, one request at a time, until
+ * halted or `maxOps` cycles in all; latency per REGISTER + UNREGISTER cycle. In a cluster each
+ * REGISTER is a compare-and-set in the KV registry and each UNREGISTER an update of it.
+ */
+async function churn(a: RoleArgs): Promise<Role> {
+  const codec = CODECS[a.format];
+  const counters = { cycles: 0, failed: 0 };
+  const hist = new LogHistogram();
+  const errors = new Map<string, number>();
+  const maxOps = a.maxOps ?? 100_000;
+  const sockets = await Promise.all(range(a.count ?? 1).map((i) => connect(a, codec, i, 'a')));
+  let running = false;
+  let started = 0;
+  const loops: Promise<void>[] = [];
+  const loop = async (ws: WebSocket, session: number) => {
+    let id = 1;
+    while (running && started < maxOps) {
+      started++;
+      const t0 = performance.now();
+      try {
+        const registered = await request(ws, codec, [64, id++, {}, `bench.churn.${process.pid}.${session}.${started}`], [65]);
+        await request(ws, codec, [66, id++, registered[2]], [67]);
+        counters.cycles++;
+        hist.record(performance.now() - t0);
+      } catch (error) {
+        counters.failed++;
+        const text = (error as Error).message.slice(0, 200);
+        errors.set(text, (errors.get(text) ?? 0) + 1);
+        if (ws.readyState !== ws.OPEN) return;
+      }
+    }
+  };
+  return {
+    counters, hist,
+    get info() {
+      return { errors: Object.fromEntries(errors) };
+    },
+    go() {
+      running = true;
+      sockets.forEach((ws, i) => loops.push(loop(ws, i)));
+    },
+    async halt() {
+      running = false;
+      await Promise.race([Promise.all(loops), sleep(12_000)]);
+    },
+  };
+}
+
+const ROLES: Record<RoleArgs['role'], (a: RoleArgs) => Promise<Role>> = { callers, responder, publisher, subscribers, idle, handshake, churn };
 
 let role: Role | undefined;
 

@@ -36,19 +36,23 @@ export function log(message: string): void {
 export interface StartTargetOptions {
   /** Extra node flags for the Switchyard router child (e.g. --cpu-prof). */
   routerNodeArgs?: string[];
+  /** Passed to the child's `start` (router-child: `{ cluster }` for a cluster node). */
+  start?: unknown;
+  /** Pin the target to these CPUs (taskset). */
+  cpus?: string;
 }
 
 export async function startTarget(kind: TargetKind, options: StartTargetOptions = {}): Promise<Target> {
   let child: Child;
   if (kind === 'switchyard') {
-    child = spawnChild(kind, join(DIST_BENCH, 'router-child.js'), { nodeArgs: ['--expose-gc', ...(options.routerNodeArgs ?? [])], raiseFdLimit: true });
+    child = spawnChild(kind, join(DIST_BENCH, 'router-child.js'), { nodeArgs: ['--expose-gc', ...(options.routerNodeArgs ?? [])], raiseFdLimit: true, cpus: options.cpus });
   } else if (kind === 'fox-wamp') {
     child = spawnChild(kind, join(DIST_BENCH, 'fox-child.js'), { nodeArgs: ['--expose-gc'], args: [PEERS_DIR], raiseFdLimit: true });
   } else {
     child = spawnChild(kind, join(DIST_BENCH, 'relay-child.js'), { nodeArgs: ['--expose-gc'], args: kind === 'relay-corked' ? ['--cork'] : [], raiseFdLimit: true });
   }
   try {
-    const info = await child.request<{ url: string; craUrl?: string; version?: string; fdLimit?: OpenFileLimits }>('start', undefined, 30_000);
+    const info = await child.request<{ url: string; craUrl?: string; version?: string; fdLimit?: OpenFileLimits }>('start', options.start, 30_000);
     return {
       kind, child, url: info.url, craUrl: info.craUrl ?? info.url, pid: child.pid,
       formats: kind === 'fox-wamp' ? ['json'] : ['json', 'msgpack'], version: info.version,
@@ -68,9 +72,9 @@ export interface WorkerSpec {
   [key: string]: unknown;
 }
 
-/** Start client-group workers and wait until each is set up. */
-export async function startWorkers(name: string, specs: WorkerSpec[], timeoutMs = 120_000): Promise<Child[]> {
-  const children = specs.map((_, i) => spawnChild(`${name}#${i}`, join(DIST_BENCH, 'worker.js'), { raiseFdLimit: true }));
+/** Start client-group workers (pinned to `cpus` if given) and wait until each is set up. */
+export async function startWorkers(name: string, specs: WorkerSpec[], timeoutMs = 120_000, cpus?: string): Promise<Child[]> {
+  const children = specs.map((_, i) => spawnChild(`${name}#${i}`, join(DIST_BENCH, 'worker.js'), { raiseFdLimit: true, cpus }));
   try {
     await Promise.all(children.map((child, i) => child.request('init', specs[i], timeoutMs)));
     return children;
@@ -94,7 +98,7 @@ export interface Window {
   seconds: number;
   counters: Counters;
   hist: LogHistogram;
-  /** CPU seconds the target process used inside the window */
+  /** CPU seconds the target process(es) used inside the window (routers, and NATS if given) */
   routerCpu: number;
   routerRssBytes: number;
   /** CPU seconds all client workers used inside the window */
@@ -116,14 +120,22 @@ function cpuOf(pids: number[]): number {
 }
 
 /**
- * One measured window: snapshot every worker's counters and the target's /proc CPU time, wait
+ * One measured window: snapshot every worker's counters and the targets' /proc CPU time (one
+ * router, or a cluster's routers plus its nats-server, summed), wait
  * `seconds` (or until `stopWhen` holds on the running totals, polled every 250 ms), snapshot
  * again. Counters are summed over workers; latency histograms cover the window only.
  */
 export async function measure(
-  workers: Child[], targetPid: number, seconds: number, stopWhen?: (totals: Counters) => boolean,
+  workers: Child[], targetPid: number | number[], seconds: number, stopWhen?: (totals: Counters) => boolean,
 ): Promise<Window> {
-  const cpu0 = sampleProcess(targetPid)?.cpuSeconds ?? NaN;
+  const targets = typeof targetPid === 'number' ? [targetPid] : targetPid;
+  const sampleTargets = () => {
+    const samples = targets.map((pid) => sampleProcess(pid));
+    return samples.every((s) => s !== undefined)
+      ? { cpuSeconds: samples.reduce((sum, s) => sum + s.cpuSeconds, 0), rssBytes: samples.reduce((sum, s) => sum + s.rssBytes, 0) }
+      : undefined;
+  };
+  const cpu0 = sampleTargets()?.cpuSeconds ?? NaN;
   const client0 = cpuOf(workers.map((w) => w.pid));
   const machine0 = machineBusySeconds() ?? NaN;
   const t0 = performance.now();
@@ -140,7 +152,7 @@ export async function measure(
       }
     }
   }
-  const cpu1 = sampleProcess(targetPid);
+  const cpu1 = sampleTargets();
   const client1 = cpuOf(workers.map((w) => w.pid));
   const machine1 = machineBusySeconds() ?? NaN;
   const t1 = performance.now();

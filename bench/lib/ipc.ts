@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { track, untrack } from './cleanup.js';
 import { openFileLimitOf } from './proc.js';
 
 /**
@@ -49,6 +50,8 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** Raise the child's soft open-file limit to the hard limit (via /bin/sh ulimit). */
   raiseFdLimit?: boolean;
+  /** Pin the child to these CPUs (`taskset -c LIST`, e.g. "2-3"), to measure scale-out. */
+  cpus?: string;
 }
 
 /** A forked child with typed requests. */
@@ -59,6 +62,7 @@ export class Child {
   exitCode: number | null | undefined;
 
   constructor(readonly name: string, readonly process: ChildProcess) {
+    track(process.pid, name);
     process.on('message', (raw: unknown) => {
       const res = raw as Response;
       const entry = this.pending.get(res?.id);
@@ -69,6 +73,7 @@ export class Child {
       else entry.reject(new Error(`${name}: ${res.error}`));
     });
     this.exited = new Promise((resolve) => process.once('exit', (code) => {
+      untrack(process.pid);
       this.exitCode = code;
       for (const entry of this.pending.values()) {
         clearTimeout(entry.timer);
@@ -112,17 +117,19 @@ export class Child {
 }
 
 /**
- * Fork a compiled bench module. With `raiseFdLimit`, and a soft fd limit below the hard one,
- * node is started through `/bin/sh -c 'ulimit -n <hard>; exec node …'` (same pid, same IPC).
+ * Fork a compiled bench module. With `raiseFdLimit` (and a soft fd limit below the hard one) or
+ * `cpus`, node is started through `/bin/sh -c 'ulimit -n <hard>; exec taskset -c LIST node …'`:
+ * `exec` keeps the pid, so IPC, /proc accounting and kill-by-PID all see the node process.
  */
 export function spawnChild(name: string, modulePath: string, options: SpawnOptions = {}): Child {
   const nodeArgs = options.nodeArgs ?? [];
   const limits = openFileLimitOf('self');
   const raise = options.raiseFdLimit === true && limits !== undefined && limits.soft < limits.hard;
-  const child = raise
+  const pin = options.cpus !== undefined ? `taskset -c ${options.cpus} ` : '';
+  const child = raise || pin
     ? fork(modulePath, options.args ?? [], {
       execPath: '/bin/sh',
-      execArgv: ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, ...nodeArgs],
+      execArgv: ['-c', `${raise ? 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; ' : ''}exec ${pin}"$0" "$@"`, process.execPath, ...nodeArgs],
       env: options.env ?? process.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })

@@ -1,4 +1,4 @@
-import type { Metric, ScenarioReport } from '../scenarios.js';
+import type { ComparedFigure, Metric, ScenarioReport } from '../scenarios.js';
 import { ratio } from './stats.js';
 import { formatBytes, formatMarkdownTable, formatNumber, formatRatio, formatTable, MISSING, type Align } from './table.js';
 
@@ -57,7 +57,7 @@ function metric(reports: readonly ScenarioReport[], scenario: string, name: stri
   return reports.find((r) => r.scenario === scenario)?.metrics.find((m) => m.name === name);
 }
 
-function check(target: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string, missing: string): TargetCheck {
+export function check(target: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string, missing: string): TargetCheck {
   if (value === undefined || !Number.isFinite(value)) return { target, value: MISSING, pass: undefined, why: missing };
   return { target, value: show(value), pass: pass(value) };
 }
@@ -84,7 +84,36 @@ export function checkTargets(reports: readonly ScenarioReport[]): TargetCheck[] 
   if (rss) checks.push(check('sessions: <= 8 KiB router RSS per idle session', rss.switchyard, (v) => v <= 8192, formatBytes, 'missing run'));
   const cra = metric(reports, 'handshake', 'wampcra joins/router CPU-s');
   if (cra) checks.push(check('handshake: salted-CRA joins per router CPU-s >= 2x fox-wamp', ratio(cra.switchyard, cra.fox), (v) => v >= 2, formatRatio, 'fox-wamp not run'));
+  for (const report of reports) checks.push(...(report.checks ?? []));
   return checks;
+}
+
+export const CLUSTER_HEADER = ['scenario', 'metric', 'value', 'compared with', 'reference', 'ratio'];
+const CLUSTER_ALIGN: Align[] = ['left', 'left', 'right', 'left', 'right', 'right'];
+
+function formatCompared(unit: ComparedFigure['unit'], value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return MISSING;
+  return unit === 'ms' ? `${formatNumber(value)} ms` : unit === 's' ? `${formatNumber(value)} s` : formatNumber(value);
+}
+
+/** The cluster scenarios' figures: value, reference of the same run, value / reference. */
+export function clusterRows(reports: readonly ScenarioReport[]): string[][] {
+  return reports.flatMap((report) => (report.compared ?? []).map((f, i) => [
+    i === 0 ? report.scenario : '',
+    f.metric,
+    formatCompared(f.unit, f.value),
+    f.versus ?? '',
+    f.reference === undefined ? '' : formatCompared(f.unit, f.reference),
+    f.reference === undefined ? '' : formatRatio(ratio(f.value, f.reference)),
+  ]));
+}
+
+export function clusterTextTable(reports: readonly ScenarioReport[]): string {
+  return formatTable(CLUSTER_HEADER, clusterRows(reports), CLUSTER_ALIGN);
+}
+
+export function clusterMarkdownTable(reports: readonly ScenarioReport[]): string {
+  return formatMarkdownTable(CLUSTER_HEADER, clusterRows(reports), CLUSTER_ALIGN);
 }
 
 export function formatChecks(checks: readonly TargetCheck[]): string {
