@@ -5,6 +5,7 @@ import { validateConfig, type RealmConfig } from '../../router/config.js';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
+import { reconfigureRealm, registeringOnEveryNode, retainedOnEveryNode } from '../helpers/topology.js';
 import { waitFor } from '../helpers/wait.js';
 import { expectError, within } from '../helpers/promises.js';
 
@@ -29,6 +30,14 @@ const USERS: Record<string, [string, string]> = {
   u1: ['t-u1', 'blue'],
   v1: ['t-v1', 'viewer'],
 };
+
+/**
+ * Waits until every node keeps the latest retained event of `topics` (at once on one node): across
+ * nodes a retained event reaches the other nodes' store after PUBLISHED, through the retain bucket.
+ */
+function retainedEverywhere(tr: TestRouter, ...topics: string[]): Promise<void> {
+  return waitFor(() => retainedOnEveryNode(tr, topics), { what: `retained ${topics.join(', ')} on every node` });
+}
 
 function realmConfig(anonymousPermissions: unknown[] = PERMS): Record<string, unknown> {
   return {
@@ -70,19 +79,19 @@ function waitEvents(events: Seen[], n: number, what: string, timeoutMs = 3000): 
   return waitFor(() => events.length >= n, { timeoutMs, what: `${what} (${n} events, have ${events.length})` });
 }
 
-function clientsFor(getUrl: () => string) {
+function clientsFor(getRouter: () => TestRouter) {
   const clients: AbClient[] = [];
   const raws: RawClient[] = [];
   return {
     raws,
     async connect(ser: SerializerName, authid?: string): Promise<AbClient> {
       const auth = authid === undefined ? {} : { authmethods: ['ticket'], authid, onchallenge: () => USERS[authid]![0] };
-      const client = await connectAutobahn(getUrl(), ser, { on_user_error: () => undefined, ...auth });
+      const client = registeringOnEveryNode(getRouter(), await connectAutobahn(getRouter().url, ser, { on_user_error: () => undefined, ...auth }));
       clients.push(client);
       return client;
     },
     async raw(roles: Record<string, unknown>, ser: SerializerName = 'json'): Promise<RawClient> {
-      const { client } = await RawClient.joined(getUrl(), ser, 'realm1', roles);
+      const { client } = await RawClient.joined(getRouter().url, ser, 'realm1', roles);
       raws.push(client);
       return client;
     },
@@ -96,7 +105,7 @@ function clientsFor(getUrl: () => string) {
 for (const ser of ['json', 'msgpack'] as SerializerName[]) {
   describe(`advanced pub/sub with autobahn-js (${ser})`, function () {
     let tr: TestRouter;
-    const c = clientsFor(() => tr.url);
+    const c = clientsFor(() => tr);
     const connect = (authid?: string) => c.connect(ser, authid);
 
     beforeEach(async function () {
@@ -210,6 +219,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       await within(pub.session.publish('com.ret.a', ['v1'], {}, { acknowledge: true, retain: true }), 'retain v1');
       await within(pub.session.publish('com.ret.a', ['v2'], { n: 2 }, { acknowledge: true, retain: true }), 'retain v2');
       await within(pub.session.publish('com.ret.a', ['v3 not retained'], {}, { acknowledge: true }), 'publish v3');
+      await retainedEverywhere(tr, 'com.ret.a');
       const sub = await connect();
       const got = collector();
       const plain = collector();
@@ -230,6 +240,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       await within(pub.session.publish('com.ret.b.c', ['bc'], {}, { acknowledge: true, retain: true }), 'retain bc');
       await within(pub.session.publish('com.ret.a', ['a2'], {}, { acknowledge: true, retain: true }), 'retain a2');
       await within(pub.session.publish('com.other', ['o'], {}, { acknowledge: true, retain: true }), 'retain other');
+      await retainedEverywhere(tr, 'com.ret.a', 'com.ret.b.c', 'com.other');
       const sub = await connect();
       const got = collector();
       await within(sub.session.subscribe('com.ret.', got.handler, { match: 'prefix', get_retained: true }), 'subscribe');
@@ -256,6 +267,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       const anon = await connect();
       await within(pub.session.publish('com.ret.el', ['for red'], {}, { acknowledge: true, retain: true, eligible: [red.session.id] }), 'retain eligible');
       await within(pub.session.publish('com.ret.ex', ['not blue'], {}, { acknowledge: true, retain: true, exclude_authrole: ['blue'] }), 'retain exclude_authrole');
+      await retainedEverywhere(tr, 'com.ret.el', 'com.ret.ex');
       const seen = { red: collector(), blue: collector(), anon: collector() };
       for (const [name, client] of [['red', red], ['blue', blue], ['anon', anon]] as const) {
         await within(client.session.subscribe('com.ret.', seen[name].handler, { match: 'prefix', get_retained: true }), `subscribe ${name}`);
@@ -271,6 +283,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       const pub = await connect();
       await within(pub.session.publish('com.ret.secret.x', ['secret'], {}, { acknowledge: true, retain: true }), 'retain secret');
       await within(pub.session.publish('com.ret.pub', ['public'], {}, { acknowledge: true, retain: true }), 'retain public');
+      await retainedEverywhere(tr, 'com.ret.secret.x', 'com.ret.pub');
       const viewer = await connect('v1');
       const got = collector();
       await within(viewer.session.subscribe('com.ret.', got.handler, { match: 'prefix', get_retained: true }), 'viewer prefix subscribe');
@@ -383,7 +396,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 
 describe('advanced pub/sub on the wire (raw json)', function () {
   let tr: TestRouter;
-  const c = clientsFor(() => tr.url);
+  const c = clientsFor(() => tr);
 
   beforeEach(async function () {
     tr = await startRouter({ realms: [realmConfig()], limits: LIMITS });
@@ -399,6 +412,7 @@ describe('advanced pub/sub on the wire (raw json)', function () {
     pub.send([16, 1, { acknowledge: true, retain: true }, 'com.ret.raw', ['kept'], { k: 1 }]);
     const published = await pub.next();
     expect(published.slice(0, 2)).to.deep.equal([17, 1]);
+    await retainedEverywhere(tr, 'com.ret.raw');
     const sub = await c.raw({ subscriber: {} });
     sub.send([32, 1, { get_retained: true }, 'com.ret.raw']);
     const subscribed = await sub.next();
@@ -420,7 +434,7 @@ describe('advanced pub/sub on the wire (raw json)', function () {
       META,
     ];
     const config: RealmConfig = validateConfig({ realms: [realmConfig(withdrawn)] }).realms[0]!;
-    tr.router.realms.get('realm1')!.reconfigure(config);
+    reconfigureRealm(tr, config);
   }
 
   for (const announced of [true, false]) {

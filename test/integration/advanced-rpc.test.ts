@@ -8,6 +8,7 @@ import type { SerializerName } from '../../router/serializer/serializer.js';
 import { PYTHON, probe } from '../helpers/python.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
+import { pendingAcrossNodes, reconfigureRealm, registeredOnEveryNode, registeringOnEveryNode, RPC_CALL_FORGOTTEN, sumOverNodes } from '../helpers/topology.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 import { expectError, within } from '../helpers/promises.js';
 
@@ -73,21 +74,27 @@ function expectCallError(message: Msg, request: number, uri: string, what: strin
   expect([message[0], message[1], message[2], message[4]], `${what}: ${JSON.stringify(message)}`).to.deep.equal([ERROR, CALL, request, uri]);
 }
 
-function clientsFor(getUrl: () => string) {
+function clientsFor(getRouter: () => TestRouter) {
   const clients: AbClient[] = [];
   const raws: RawClient[] = [];
   return {
     clients,
     raws,
     async ab(ser: SerializerName, options: Record<string, unknown> = {}): Promise<AbClient> {
-      const client = await connectAutobahn(getUrl(), ser, { on_user_error: () => undefined, ...options });
+      const client = registeringOnEveryNode(getRouter(), await connectAutobahn(getRouter().url, ser, { on_user_error: () => undefined, ...options }));
       clients.push(client);
       return client;
     },
     async raw(roles: Record<string, unknown>, ser: SerializerName = 'json'): Promise<RawClient> {
-      const { client } = await RawClient.joined(getUrl(), ser, 'realm1', roles);
+      const { client } = await RawClient.joined(getRouter().url, ser, 'realm1', roles);
       raws.push(client);
       return client;
+    },
+    /** rawRegister, then wait until every node lists the callee (registeredOnEveryNode). */
+    async register(callee: RawClient, request: number, uri: string, options: Record<string, unknown> = {}): Promise<number> {
+      const id = await rawRegister(callee, request, uri, options);
+      await registeredOnEveryNode(getRouter(), id);
+      return id;
     },
     async closeAll(): Promise<void> {
       for (const client of clients.splice(0)) await client.close().catch(() => undefined);
@@ -127,7 +134,7 @@ async function markerThrough(caller: RawClient, callee: RawClient, markerReg: nu
 for (const ser of ['json', 'msgpack'] as SerializerName[]) {
   describe(`advanced RPC with autobahn-js (${ser})`, function () {
     let tr: TestRouter;
-    const c = clientsFor(() => tr.url);
+    const c = clientsFor(() => tr);
     const connect = (options: Record<string, unknown> = {}) => c.ab(ser, options);
 
     beforeEach(async function () {
@@ -170,6 +177,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     // ----- call timeout -----
 
     it('answers a call to an autobahn-js callee that never answers with wamp.error.timeout after options.timeout ms, and sends it no INTERRUPT', async function () {
+      pendingAcrossNodes(this, RPC_CALL_FORGOTTEN);
       const callee = await connect();
       let invoked = 0;
       await within(callee.session.register('com.to.hang', () => {
@@ -185,7 +193,8 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       expect(error).to.be.instanceOf(autobahn.Error);
       expect(invoked).to.equal(1);
       expect(elapsed, 'waited about options.timeout (ms, not seconds)').to.be.within(250, 2500);
-      expect(tr.router.realms.get('realm1')!.dealer.pendingCallCount, 'the call is forgotten').to.equal(0);
+      // Across nodes the callee's node forgets the call when the caller's node tells it: wait for that.
+      await waitFor(() => sumOverNodes(tr, (realm) => realm.dealer.pendingCallCount) === 0, { timeoutMs: 1000, what: 'the call forgotten on every node' });
 
       // autobahn-js fails its connection on INTERRUPT: the callee is still up and still serving.
       expect(await within(caller.session.call('com.to.echo', ['still here']), 'call after timeout')).to.equal('still here');
@@ -423,7 +432,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 for (const ser of ['json', 'msgpack'] as SerializerName[]) {
   describe(`advanced RPC on the wire (raw ${ser})`, function () {
     let tr: TestRouter;
-    const c = clientsFor(() => tr.url);
+    const c = clientsFor(() => tr);
     const raw = (roles: Record<string, unknown>) => c.raw(roles, ser);
 
     beforeEach(async function () {
@@ -438,8 +447,8 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     /** A callee (with `roles`) serving `com.rpc.slow` and the marker, and a caller. */
     async function pair(calleeRoles: Record<string, unknown>, callerRoles: Record<string, unknown> = CALLER_CANCEL) {
       const callee = await raw(calleeRoles);
-      const slowReg = await rawRegister(callee, 1, 'com.rpc.slow');
-      const markerReg = await rawRegister(callee, 2, 'com.rpc.marker');
+      const slowReg = await c.register(callee, 1, 'com.rpc.slow');
+      const markerReg = await c.register(callee, 2, 'com.rpc.marker');
       const caller = await raw(callerRoles);
       return { callee, caller, slowReg, markerReg };
     }
@@ -516,8 +525,8 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     it('sends the chunks of a progressive invocation to the callee the first chunk chose (shared roundrobin)', async function () {
       const a = await raw(CALLEE_PCI);
       const b = await raw(CALLEE_PCI);
-      await rawRegister(a, 1, 'com.rpc.rr', { invoke: 'roundrobin' });
-      await rawRegister(b, 1, 'com.rpc.rr', { invoke: 'roundrobin' });
+      await c.register(a, 1, 'com.rpc.rr', { invoke: 'roundrobin' });
+      await c.register(b, 1, 'com.rpc.rr', { invoke: 'roundrobin' });
       const caller = await raw(CALLER_PCI);
       for (const chunk of ['x', 'y', 'z']) caller.send([CALL, 1, chunk === 'z' ? {} : { progress: true }, 'com.rpc.rr', [chunk]]);
       const got = [await nextOf(a, INVOCATION, 'x'), await nextOf(a, INVOCATION, 'y'), await nextOf(a, INVOCATION, 'z')];
@@ -579,8 +588,8 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 
     it('puts details.procedure in INVOCATION for pattern registrations only', async function () {
       const callee = await raw(CALLEE);
-      const exact = await rawRegister(callee, 1, 'com.rpc.exact');
-      const prefix = await rawRegister(callee, 2, 'com.rpc.pre.', { match: 'prefix' });
+      const exact = await c.register(callee, 1, 'com.rpc.exact');
+      const prefix = await c.register(callee, 2, 'com.rpc.pre.', { match: 'prefix' });
       const caller = await raw(CALLER);
       caller.send([CALL, 1, {}, 'com.rpc.exact']);
       const i1 = await nextOf(callee, INVOCATION, 'exact');
@@ -758,7 +767,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       this.timeout(20_000);
       expect(tr.config.limits.maxPendingCallsPerSession).to.equal(1000);
       const callee = await raw(CALLEE);
-      await rawRegister(callee, 1, 'com.rpc.never');
+      await c.register(callee, 1, 'com.rpc.never');
       const caller = await raw(CALLER);
       for (let i = 1; i <= 1001; i++) caller.send([CALL, i, {}, 'com.rpc.never', [i]]);
       const error = await nextOf(caller, ERROR, 'the refusal', 10_000);
@@ -785,7 +794,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 
     function reload(permissions: unknown[]): void {
       const config: RealmConfig = validateConfig({ realms: [realmConfig(permissions)] }).realms[0]!;
-      tr.router.realms.get('realm1')!.reconfigure(config);
+      reconfigureRealm(tr, config);
     }
     const WITHOUT_REV = [
       { uri: '', match: 'prefix', allow: { call: true, publish: true, subscribe: true } },
@@ -795,8 +804,8 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 
     it('revokes a registration whose permission a reload withdrew: [67, 0, {registration, reason}] to a callee announcing registration_revocation', async function () {
       const callee = await raw(CALLEE_REVOCATION);
-      const revReg = await rawRegister(callee, 1, 'com.rev.proc');
-      const markerReg = await rawRegister(callee, 2, 'com.rpc.marker');
+      const revReg = await c.register(callee, 1, 'com.rev.proc');
+      const markerReg = await c.register(callee, 2, 'com.rpc.marker');
       const caller = await raw(CALLER);
       reload(WITHOUT_REV);
       const revoked = await nextOf(callee, UNREGISTERED, 'revocation');
@@ -810,8 +819,8 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 
     it('removes silently the registration of a callee that did not announce registration_revocation', async function () {
       const callee = await raw(CALLEE);
-      await rawRegister(callee, 1, 'com.rev.proc');
-      const markerReg = await rawRegister(callee, 2, 'com.rpc.marker');
+      await c.register(callee, 1, 'com.rev.proc');
+      const markerReg = await c.register(callee, 2, 'com.rpc.marker');
       const caller = await raw(CALLER);
       reload(WITHOUT_REV);
       caller.send([CALL, 1, {}, 'com.rev.proc']);
@@ -920,7 +929,7 @@ describe('call canceling with an Autobahn|Python callee (announces call_cancelin
   this.timeout(40_000);
   let tr: TestRouter;
   let py: PyCallee | undefined;
-  const c = clientsFor(() => tr.url);
+  const c = clientsFor(() => tr);
 
   before(async function () {
     const { ok } = await probe('import autobahn');

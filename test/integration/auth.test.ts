@@ -10,6 +10,7 @@ import type { SerializerName } from '../../router/serializer/serializer.js';
 import { nearMisses } from '../helpers/near-misses.js';
 import { DEFAULT_ROLES, RawClient } from '../helpers/raw-client.js';
 import { ALLOW_ALL, joinedSessions, startRouter, type TestRouter } from '../helpers/router.js';
+import { AUTH_CHANGE_BEFORE_ANSWER, noConnections, pendingAcrossNodes, reconfigureRealm, registeringOnEveryNode, REVOKE_COUNTS_ONE_NODE, sessionOnAnyNode, singleNodeOnly, subscriptionCount } from '../helpers/topology.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 
 /**
@@ -40,6 +41,8 @@ const CAROL_PUB = Buffer.from(CAROL.publicKey).toString('hex');
 
 const APP_PERMISSIONS = [{ uri: 'com.app.', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true } }];
 const NO_THROTTLE = { authFailureBaseDelayMs: 0 };
+/** Why the throttling tests run on one node only: their attempts alternate between the nodes in the two-node run. */
+const PER_NODE_THROTTLE = 'failed-login throttles and lockouts count per node';
 
 function realm1(): Record<string, unknown> {
   return {
@@ -127,7 +130,7 @@ describe('authentication (integration)', function () {
   }
 
   async function connect(ser: SerializerName, options: Record<string, unknown>): Promise<AbClient> {
-    const client = await connectAutobahn(tr!.url, ser, options);
+    const client = registeringOnEveryNode(tr!, await connectAutobahn(tr!.url, ser, options));
     clients.push(client);
     return client;
   }
@@ -213,8 +216,6 @@ describe('authentication (integration)', function () {
     return message;
   }
 
-  const realmOf = (name = 'realm1') => tr!.router.realms.get(name)!;
-
   // ------------------------------------------------------------------------------------------
   for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     describe(`joins with autobahn-js (${ser})`, function () {
@@ -231,7 +232,7 @@ describe('authentication (integration)', function () {
         const challenge = JSON.parse(challenges[0].challenge);
         expect(challenge).to.include({ authid: 'peter', authmethod: 'wampcra', session: client.session.id });
         expect(challenge, 'the challenge names no role or provider (issue 13.2)').to.not.have.any.keys('authrole', 'authprovider');
-        expect(realmOf().sessions.get(client.session.id)?.authid).to.equal('peter');
+        expect(sessionOnAnyNode(tr!, client.session.id)?.authid).to.equal('peter');
       });
 
       it('a salted WAMP-CRA user (config holds only key+salt; the client derives from the password)', async function () {
@@ -247,7 +248,8 @@ describe('authentication (integration)', function () {
         expectWelcomeDetails(client.details, { authid: 'legacy', authrole: 'frontend', authmethod: 'wampcra', authprovider: 'static' });
         expect(challenges[0]).to.include({ salt: LEGACY_SALT, iterations: 500, keylen: 32 });
         const warnings = tr!.logs.filter((line) => line.event === 'config.plain_secret_with_salt');
-        expect(warnings, 'one warning for user legacy').to.have.length(1);
+        // Each node derives the key when it loads the config, and warns once.
+        expect(warnings, 'one warning for user legacy (per node)').to.have.length(tr!.nodes.length);
         expect(warnings[0]).to.include({ level: 'warn', authid: 'legacy' });
         const text = JSON.stringify(warnings);
         expect(text).to.not.include(LEGACY_PASSWORD);
@@ -278,7 +280,7 @@ describe('authentication (integration)', function () {
         expect(await refusal(ser, craOptions('peter', 'not-peters-secret'))).to.equal('wamp.error.not_authorized');
         expect(await refusal(ser, craOptions('sally', 'not-sallys-password'))).to.equal('wamp.error.not_authorized');
         expect(await refusal(ser, ticketOptions('joe', 'not-joes-ticket'))).to.equal('wamp.error.not_authorized');
-        expect(joinedSessions(tr!.router)).to.equal(0);
+        expect(joinedSessions(tr!)).to.equal(0);
       });
 
       it('refuses the raw password signed where the salted key is expected', async function () {
@@ -327,7 +329,7 @@ describe('authentication (integration)', function () {
       for (const [what, ticket] of Object.entries(nearMisses(JOE_TICKET))) {
         expect(await refusal('json', ticketOptions('joe', ticket)), what).to.equal('wamp.error.not_authorized');
       }
-      expect(joinedSessions(tr!.router), 'no WELCOME').to.equal(0);
+      expect(joinedSessions(tr!), 'no WELCOME').to.equal(0);
       const joe = await connect('json', ticketOptions('joe', JOE_TICKET));
       expect(joe.details.authid, 'the exact ticket still works').to.equal('joe');
     });
@@ -356,7 +358,7 @@ describe('authentication (integration)', function () {
       const welcome = await client.next();
       expect(welcome[0], JSON.stringify(welcome)).to.equal(2);
       expect(welcome[2]).to.include({ authid: 'peter', authrole: 'frontend' });
-      expect(realmOf().sessions.get(welcome[1] as number)?.authrole).to.equal('frontend');
+      expect(sessionOnAnyNode(tr!, welcome[1] as number)?.authrole).to.equal('frontend');
     });
 
     it('a replayed AUTHENTICATE from an earlier session is refused', async function () {
@@ -386,7 +388,7 @@ describe('authentication (integration)', function () {
       await expectAbort(client, 'wamp.error.not_authorized');
       await sleep(100);
       expect(client.received.filter((m) => m[0] === 2)).to.deep.equal([]);
-      expect(joinedSessions(tr!.router)).to.equal(0);
+      expect(joinedSessions(tr!)).to.equal(0);
     });
 
     it('after a refused AUTHENTICATE the connection is closed: the right answer cannot follow', async function () {
@@ -394,7 +396,7 @@ describe('authentication (integration)', function () {
       client.send([5, rawCraSign('wrong secret', extra), {}]);
       await expectAbort(client, 'wamp.error.not_authorized');
       expect(client.ws.readyState).to.equal(client.ws.CLOSED);
-      expect(joinedSessions(tr!.router)).to.equal(0);
+      expect(joinedSessions(tr!)).to.equal(0);
     });
 
     it('the right AUTHENTICATE twice: one WELCOME, the second is a protocol violation', async function () {
@@ -452,8 +454,7 @@ describe('authentication (integration)', function () {
       const publisher = await connect('json', craOptions('peter', PETER_SECRET));
       let invocations = 0;
       await publisher.session.register('com.app.proc', () => { invocations++; return 'routed'; });
-      const broker = realmOf().broker;
-      expect(broker.subscriptionCount).to.equal(1);
+      expect(subscriptionCount(tr!)).to.equal(1);
 
       // A session mid-challenge tries to subscribe; meanwhile a joined client publishes.
       const p1 = await rawCraChallenge('joe-nobody');
@@ -476,7 +477,7 @@ describe('authentication (integration)', function () {
       expect(p2.client.received.map((m) => m[0]), 'p2 got no RESULT/INVOCATION').to.deep.equal([]);
       expect(p3.client.received, 'p3 got nothing while pending').to.deep.equal([]);
       expect(invocations).to.equal(0);
-      expect(broker.subscriptionCount, 'no subscription was created before WELCOME').to.equal(1);
+      expect(subscriptionCount(tr!), 'no subscription was created before WELCOME').to.equal(1);
       expect(events).to.deep.equal([['one'], ['two']]);
 
       // p3 can still complete its own handshake (it was not disturbed by the others).
@@ -492,7 +493,7 @@ describe('authentication (integration)', function () {
       const abort = client.received.find((m) => m[0] === 3);
       if (abort) expect(abort[2]).to.equal('wamp.error.protocol_violation');
       expect(client.closeCode).to.equal(1009);
-      expect(joinedSessions(tr!.router)).to.equal(0);
+      expect(joinedSessions(tr!)).to.equal(0);
     });
   });
 
@@ -519,8 +520,8 @@ describe('authentication (integration)', function () {
       expect(client.received.filter((m) => m[0] === 2), 'no WELCOME').to.deep.equal([]);
       const abort = client.received.find((m) => m[0] === 3);
       expect(abort, 'an ABORT before the close').to.not.equal(undefined);
-      expect(joinedSessions(tr!.router)).to.equal(0);
-      await waitFor(() => tr!.router.connectionCount === 0, { what: 'connection released' });
+      expect(joinedSessions(tr!)).to.equal(0);
+      await waitFor(() => noConnections(tr!), { what: 'connection released' });
     });
 
     it('an AUTHENTICATE just inside authTimeoutMs still works', async function () {
@@ -531,7 +532,7 @@ describe('authentication (integration)', function () {
       expect((await client.next())[0]).to.equal(2);
       await sleep(400); // the auth timer must have been cleared by WELCOME
       expect(client.closeCode).to.equal(undefined);
-      expect(joinedSessions(tr!.router)).to.equal(1);
+      expect(joinedSessions(tr!)).to.equal(1);
     });
 
     it('a silent socket is closed after helloTimeoutMs (200 ms)', async function () {
@@ -541,7 +542,7 @@ describe('authentication (integration)', function () {
       raws.push(client);
       await client.waitClosed(2000);
       expect(Date.now() - started).to.be.at.least(150);
-      await waitFor(() => tr!.router.connectionCount === 0, { what: 'connection released' });
+      await waitFor(() => noConnections(tr!), { what: 'connection released' });
     });
   });
 
@@ -624,6 +625,7 @@ describe('authentication (integration)', function () {
   // ------------------------------------------------------------------------------------------
   describe('throttling failed logins', function () {
     it('two failures lock the authid: even the right secret is refused at once; after the lock it works', async function () {
+      singleNodeOnly(this, PER_NODE_THROTTLE);
       await start({ authFailureBaseDelayMs: 200, authFreeFailuresPerAuthid: 1 });
       expect(await refusal('json', craOptions('peter', 'wrong-1'))).to.equal('wamp.error.not_authorized'); // free
       expect(await refusal('json', craOptions('peter', 'wrong-2'))).to.equal('wamp.error.not_authorized'); // locks 200 ms
@@ -647,6 +649,7 @@ describe('authentication (integration)', function () {
     });
 
     it('challenges obtained before the lock cannot be answered during it (no parallel-guessing bypass)', async function () {
+      singleNodeOnly(this, PER_NODE_THROTTLE);
       await start({ authFailureBaseDelayMs: 2000, authFreeFailuresPerAuthid: 1 });
       // A guesser opens several challenges for one authid before failing any of them.
       const pending = [];
@@ -669,6 +672,7 @@ describe('authentication (integration)', function () {
     });
 
     it('the per-address budget locks every authid from that address', async function () {
+      singleNodeOnly(this, PER_NODE_THROTTLE);
       await start({ authFailureBaseDelayMs: 200, authFreeFailuresPerAuthid: 100, authFreeFailuresPerIp: 2 });
       for (const authid of ['a-user', 'b-user', 'c-user']) {
         expect(await refusal('json', craOptions(authid, 'guess'))).to.equal('wamp.error.not_authorized');
@@ -760,17 +764,13 @@ describe('authentication (integration)', function () {
       return line;
     }
 
-    it('unknown_authid, bad_signature, bad_ticket, revoked, replay, dynamic_failed; never the secret', async function () {
+    it('unknown_authid, bad_signature, bad_ticket, replay, dynamic_failed; never the secret', async function () {
       await start();
       expectOneLine(await linesOf(() => refusal('json', craOptions('nobody-here', 'guess-Uu11'))), { authid: 'nobody-here', authmethod: 'wampcra', cause: 'unknown_authid' });
       expectOneLine(await linesOf(() => refusal('json', craOptions('peter', 'wrong-Vv22'))), { authid: 'peter', authmethod: 'wampcra', cause: 'bad_signature' });
       expectOneLine(await linesOf(() => refusal('json', ticketOptions('joe', 'wrong-ticket-Ww33'))), { authid: 'joe', authmethod: 'ticket', cause: 'bad_ticket' });
       const stranger = nacl.sign.keyPair.fromSeed(randomBytes(32));
       expectOneLine(await linesOf(() => refusal('json', cryptosignOptions(stranger, 'carol'))), { authid: 'carol', authmethod: 'cryptosign', cause: 'unknown_authid' });
-
-      const trusted = await connect('json', craOptions('issuer', ISSUER_SECRET));
-      await withTimeout(trusted.session.call('switchyard.auth.revoke', [], { authid: 'joe' }), 3000, 'revoke');
-      expectOneLine(await linesOf(() => refusal('json', ticketOptions('joe', JOE_TICKET))), { authid: 'joe', authmethod: 'ticket', cause: 'revoked' });
 
       // A pipelined second AUTHENTICATE on a refused challenge: still one line.
       const replayLines = await linesOf(async () => {
@@ -790,13 +790,26 @@ describe('authentication (integration)', function () {
       for (const secret of ['guess-Uu11', 'wrong-Vv22', 'wrong-ticket-Ww33', JOE_TICKET, SALLY_PASSWORD, PETER_SECRET]) expect(text).to.not.include(secret);
     });
 
-    it('throttled, expired and timeout', async function () {
-      await start({ authFailureBaseDelayMs: 5000, authFreeFailuresPerAuthid: 1, authTimeoutMs: 300 });
+    it('revoked', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER);
+      await start();
       const trusted = await connect('json', craOptions('issuer', ISSUER_SECRET));
+      await withTimeout(trusted.session.call('switchyard.auth.revoke', [], { authid: 'joe' }), 3000, 'revoke');
+      expectOneLine(await linesOf(() => refusal('json', ticketOptions('joe', JOE_TICKET))), { authid: 'joe', authmethod: 'ticket', cause: 'revoked' });
+      expect(JSON.stringify(tr!.logs)).to.not.include(JOE_TICKET);
+    });
+
+    it('throttled', async function () {
+      singleNodeOnly(this, PER_NODE_THROTTLE);
+      await start({ authFailureBaseDelayMs: 5000, authFreeFailuresPerAuthid: 1 });
       await refusal('json', craOptions('peter', 'wrong-1'));
       await refusal('json', craOptions('peter', 'wrong-2'));
       expectOneLine(await linesOf(() => refusal('json', craOptions('peter', PETER_SECRET))), { authid: 'peter', authmethod: 'wampcra', cause: 'throttled' });
+    });
 
+    it('expired and timeout', async function () {
+      await start({ ...NO_THROTTLE, authTimeoutMs: 300 });
+      const trusted = await connect('json', craOptions('issuer', ISSUER_SECRET));
       const issued = await withTimeout(trusted.session.call('switchyard.auth.issue', [], { authid: 'web-brief', role: 'browser', lifetimeMs: 1000 }), 3000, 'issue');
       const credential = issued.kwargs;
       await sleep(1100);
@@ -859,7 +872,7 @@ describe('authentication (integration)', function () {
       expect(reason).to.be.oneOf(['wamp.error.not_authorized', 'com.example.error.no_such_user', 'wamp.error.authentication_failed']);
       expect(calls).to.have.length(1);
       expect(await refusal('json', dyn(ticketOptions('eve', 'any-ticket')))).to.not.equal(undefined);
-      expect(joinedSessions(tr!.router)).to.equal(1); // the backend only
+      expect(joinedSessions(tr!)).to.equal(1); // the backend only
     });
 
     it('an authenticator answering nonsense refuses the login', async function () {
@@ -875,7 +888,7 @@ describe('authentication (integration)', function () {
         expect(await refusal('json', craOptions('dana', guess, { realm: 'dynrealm' })), `guess ${JSON.stringify(guess)}`).to.be.oneOf(['wamp.error.not_authorized', 'wamp.error.authentication_failed']);
       }
       expect(await refusal('json', dyn(ticketOptions('dana', 'any')))).to.be.oneOf(['wamp.error.not_authorized', 'wamp.error.authentication_failed']);
-      expect(joinedSessions(tr!.router)).to.equal(0);
+      expect(joinedSessions(tr!)).to.equal(0);
     });
 
     it('ticket via dynamic: the authenticator gets details.ticket and may answer with a role string', async function () {
@@ -916,6 +929,7 @@ describe('authentication (integration)', function () {
     }
 
     it('a trusted session issues a credential and a browser joins with it', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER);
       await start();
       const trusted = await issuer();
       const credential = await issue(trusted, { authid: 'web-alice', role: 'browser' });
@@ -932,6 +946,7 @@ describe('authentication (integration)', function () {
     });
 
     it('a browser role cannot issue credentials, and only configured roles can be issued', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER);
       await start();
       const trusted = await issuer();
       const credential = await issue(trusted, { authid: 'web-bob', role: 'browser' });
@@ -953,6 +968,7 @@ describe('authentication (integration)', function () {
     });
 
     it('switchyard.auth.revoke({authid}) ends the live session with GOODBYE wamp.close.revoked and refuses new joins', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const alice = await issue(trusted, { authid: 'web-alice', role: 'browser' });
@@ -969,10 +985,11 @@ describe('authentication (integration)', function () {
       expect(await refusal('json', craOptions('web-alice', alice.secret))).to.equal('wamp.error.not_authorized');
       await sleep(100);
       expect(bobClient.session.isOpen, 'bob stays').to.equal(true);
-      expect(realmOf().sessions.has(bobClient.session.id)).to.equal(true);
+      expect(sessionOnAnyNode(tr!, bobClient.session.id)).to.not.equal(undefined);
     });
 
     it('revoke({credential}) ends only the session that used that credential', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const tab1 = await issue(trusted, { authid: 'web-carl', role: 'browser' });
@@ -1002,6 +1019,7 @@ describe('authentication (integration)', function () {
     }
 
     it('log out everywhere, then log in again: a credential issued after revoke({authid}) works (issue 13.8)', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const first = await issue(trusted, { authid: 'user-42', role: 'browser' });
@@ -1019,6 +1037,7 @@ describe('authentication (integration)', function () {
     });
 
     it('ban({authid}) ends the sessions, makes issue fail with switchyard.error.authid_banned; unban lifts it (issue 13.8)', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const credential = await issue(trusted, { authid: 'user-66', role: 'browser' });
@@ -1031,7 +1050,7 @@ describe('authentication (integration)', function () {
       // A static user can be banned too: refused even with the right secret, and a reload does not lift it.
       await withTimeout(trusted.session.call('switchyard.auth.ban', [], { authid: 'joe' }), 3000, 'ban joe');
       expect(await refusal('json', ticketOptions('joe', JOE_TICKET))).to.equal('wamp.error.not_authorized');
-      realmOf().reconfigure(structuredClone(tr!.config.realms.find((r) => r.name === 'realm1')!) as RealmConfig);
+      reconfigureRealm(tr!, structuredClone(tr!.config.realms.find((r) => r.name === 'realm1')!) as RealmConfig);
       expect(await refusal('json', ticketOptions('joe', JOE_TICKET)), 'still banned after a reload').to.equal('wamp.error.not_authorized');
 
       const unbanned = await withTimeout(trusted.session.call('switchyard.auth.unban', [], { authid: 'user-66' }), 3000, 'unban');
@@ -1043,6 +1062,7 @@ describe('authentication (integration)', function () {
     });
 
     it('revoke({authid}) of a static user ends its session and refuses it until a reload', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const joe = await connect('json', ticketOptions('joe', JOE_TICKET));
@@ -1058,6 +1078,7 @@ describe('authentication (integration)', function () {
     });
 
     it('an issued credential with lifetimeMs 1000 expires and its live session is closed', async function () {
+      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER);
       await start();
       const trusted = await issuer();
       const credential = await issue(trusted, { authid: 'web-short', role: 'browser', lifetimeMs: 1000 });
@@ -1081,7 +1102,7 @@ describe('authentication (integration)', function () {
       const next = structuredClone(tr!.config.realms.find((r) => r.name === 'realm1')!) as RealmConfig;
       expect(next.reverifyIntervalMs).to.equal(200);
       delete next.auth.wampcra!.users.peter;
-      realmOf().reconfigure(next);
+      reconfigureRealm(tr!, next);
 
       const closed = await withTimeout(peter.closed, 1000, 'peter revoked');
       expect(closed.reason).to.equal('wamp.close.revoked');
@@ -1095,7 +1116,7 @@ describe('authentication (integration)', function () {
     function reload(change: (config: RealmConfig) => void): void {
       const next = structuredClone(tr!.config.realms.find((r) => r.name === 'realm1')!) as RealmConfig;
       change(next);
-      realmOf().reconfigure(next);
+      reconfigureRealm(tr!, next);
     }
 
     it('re-verification: rotating a WAMP-CRA secret ends the session that used the old one', async function () {

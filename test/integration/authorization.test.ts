@@ -6,6 +6,7 @@ import { validateConfig, type RealmConfig } from '../../router/config.js';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
+import { reconfigureRealm, registeringOnEveryNode, retainedOnEveryNode } from '../helpers/topology.js';
 import { waitFor } from '../helpers/wait.js';
 import { expectError, within } from '../helpers/promises.js';
 import { readmePermissionsExample } from '../helpers/readme.js';
@@ -104,12 +105,12 @@ function marker(events: Seen[], topic: string, what = `marker ${topic}`): Promis
   return waitFor(() => events.some((e) => e.topic === topic), { timeoutMs: 3000, what });
 }
 
-function clientsFor(getUrl: () => string) {
+function clientsFor(getRouter: () => TestRouter) {
   const clients: AbClient[] = [];
   const raws: RawClient[] = [];
   async function connect(ser: SerializerName, authid?: string, options: Record<string, unknown> = {}): Promise<AbClient> {
     const auth = authid === undefined ? {} : { authmethods: ['ticket'], authid, onchallenge: () => USERS[authid]![0] };
-    const client = await connectAutobahn(getUrl(), ser, { ...auth, ...options });
+    const client = registeringOnEveryNode(getRouter(), await connectAutobahn(getRouter().url, ser, { ...auth, ...options }));
     clients.push(client);
     return client;
   }
@@ -127,7 +128,7 @@ function clientsFor(getUrl: () => string) {
 for (const ser of ['json', 'msgpack'] as SerializerName[]) {
   describe(`authorization with autobahn-js (${ser})`, function () {
     let tr: TestRouter;
-    const c = clientsFor(() => tr.url);
+    const c = clientsFor(() => tr);
     const connect = (authid?: string, options: Record<string, unknown> = {}) => c.connect(ser, authid, options);
 
     beforeEach(async function () {
@@ -278,7 +279,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 
 describe('authorization: wamp. reserved and disclose (json)', function () {
   let tr: TestRouter;
-  const c = clientsFor(() => tr.url);
+  const c = clientsFor(() => tr);
   const connect = (authid?: string, options: Record<string, unknown> = {}) => c.connect('json', authid, options);
 
   beforeEach(async function () {
@@ -390,7 +391,7 @@ function policy(uri: string): unknown {
 
 describe('authorization: dynamic authorizer (json)', function () {
   let tr: TestRouter | undefined;
-  const c = clientsFor(() => tr!.url);
+  const c = clientsFor(() => tr!);
   let asked: AuthorizerQuestion[];
   let invoked: Record<string, number>;
 
@@ -480,7 +481,7 @@ describe('authorization: dynamic authorizer (json)', function () {
     expect(refused('com.dyn.static.x')).to.deep.include({ decidedBy: 'rule', rule: { uri: 'com.dyn.static.', match: 'prefix' } });
   });
 
-  it('with ttlMs 60000 asks once for two sessions of the same role calling the same URI', async function () {
+  it('with ttlMs 60000 asks once per node (the cache is per node) for two sessions of the same role calling the same URI', async function () {
     await setup({ ttlMs: 60_000, timeoutMs: 2000 });
     const fe = await c.connect('json', 'fe');
     const fe2 = await c.connect('json', 'fe2');
@@ -488,7 +489,8 @@ describe('authorization: dynamic authorizer (json)', function () {
     await within(fe2.session.call('com.dyn.ok'), 'second call');
     await within(fe.session.call('com.dyn.ok'), 'third call');
     expect(invoked.ok).to.equal(3);
-    expect(questions('com.dyn.ok', 'call'), 'authorizer questions').to.equal(1);
+    // The answers are cached per node: fe and fe2 are on different nodes in the two-node run.
+    expect(questions('com.dyn.ok', 'call'), 'authorizer questions (one per node)').to.equal(tr!.nodes.length);
   });
 
   it('with ttlMs 0 asks on every call', async function () {
@@ -550,7 +552,7 @@ describe('authorization: dynamic authorizer (json)', function () {
     await marker(got.events, 'com.dyn.moved');
 
     const after = validateConfig({ realms: [dynRealm({ ttlMs: 60_000, timeoutMs: 2000, frontendRules: [] })] }).realms[0]!;
-    tr!.router.realms.get('realm1')!.reconfigure(after);
+    reconfigureRealm(tr!, after);
 
     await within(be.session.publish('com.dyn.moved', ['after'], {}, { acknowledge: true }), 'publish after');
     await within(be.session.publish('com.dyn.ok.marker', ['marker'], {}, { acknowledge: true }), 'publish marker');
@@ -585,7 +587,7 @@ function reloadRealm(stage: 'before' | 'after'): Record<string, unknown> {
 
 describe('authorization: config reload revokes what is no longer allowed (json)', function () {
   let tr: TestRouter;
-  const c = clientsFor(() => tr.url);
+  const c = clientsFor(() => tr);
   const connect = (authid?: string) => c.connect('json', authid);
 
   beforeEach(async function () {
@@ -599,7 +601,7 @@ describe('authorization: config reload revokes what is no longer allowed (json)'
 
   function reload(): void {
     const realmConfig: RealmConfig = validateConfig({ realms: [reloadRealm('after')] }).realms[0]!;
-    tr.router.realms.get('realm1')!.reconfigure(realmConfig);
+    reconfigureRealm(tr, realmConfig);
   }
 
   async function rawSubscriber(features: Record<string, unknown>): Promise<{ raw: RawClient; news: number; keep: number }> {
@@ -699,7 +701,7 @@ describe('authorization: config reload revokes what is no longer allowed (json)'
 
 describe('authorization: the README example roles keep app.X.private from browsers (json)', function () {
   let tr: TestRouter;
-  const c = clientsFor(() => tr.url);
+  const c = clientsFor(() => tr);
   /** A browser (`frontend`) and two services (`backend`). */
   const sessions = async () => ({ fe: await c.connect('json', 'fe'), be: await c.connect('json', 'be'), be2: await c.connect('json', 'be2') });
 
@@ -758,6 +760,8 @@ describe('authorization: the README example roles keep app.X.private from browse
     const { fe, be, be2 } = await sessions();
     await within(be.session.publish('app.user.private', ['secret'], {}, { acknowledge: true, retain: true }), 'retain private');
     await within(be.session.publish('app.user.public', ['public'], {}, { acknowledge: true, retain: true }), 'retain public');
+    // Across nodes the retained events reach the other node's store after PUBLISHED (retain bucket).
+    await waitFor(() => retainedOnEveryNode(tr, ['app.user.private', 'app.user.public']), { what: 'retained events on every node' });
     const browser = collector();
     const service = collector();
     await expectError(fe.session.subscribe('app.user.private', () => undefined, { get_retained: true }), NOT_AUTHORIZED, 'exact get_retained');
@@ -793,7 +797,7 @@ describe('authorization: the README example roles keep app.X.private from browse
 
 describe('authorization: disclosure follows the caller\'s role; disclose_caller (json)', function () {
   let tr: TestRouter;
-  const c = clientsFor(() => tr.url);
+  const c = clientsFor(() => tr);
   const connect = (authid?: string) => c.connect('json', authid);
 
   beforeEach(async function () {

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { BROKER_FEATURES, DEALER_FEATURES } from '../../router/protocol/features.js';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { joinedSessions, startRouter, type TestRouter } from '../helpers/router.js';
+import { noConnections, pendingAcrossNodes, registeringOnEveryNode, registrationCount, RPC_CALL_FORGOTTEN, sessionOnAnyNode, subscriptionCount, sumOverNodes } from '../helpers/topology.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 import { rejection } from '../helpers/promises.js';
 
@@ -43,7 +44,7 @@ for (const ser of SERIALIZER_NAMES) {
     let clients: AbClient[];
 
     async function connect(serializer: SerializerName = ser, options: Record<string, unknown> = {}): Promise<AbClient> {
-      const client = await connectAutobahn(tr.url, serializer, options);
+      const client = registeringOnEveryNode(tr, await connectAutobahn(tr.url, serializer, options));
       clients.push(client);
       return client;
     }
@@ -81,16 +82,16 @@ for (const ser of SERIALIZER_NAMES) {
       expect(a.session.id).to.be.a('number');
       expect(Number.isSafeInteger(a.session.id) && a.session.id >= 1 && a.session.id <= MAX_ID).to.equal(true);
       expect(a.session.id).to.not.equal(b.session.id);
-      expect(joinedSessions(tr.router)).to.equal(2);
-      expect(realm().sessions.get(a.session.id)?.authid).to.equal(a.details.authid);
+      expect(joinedSessions(tr)).to.equal(2);
+      expect(sessionOnAnyNode(tr, a.session.id)?.authid).to.equal(a.details.authid);
     });
 
     it('refuses HELLO to a realm that does not exist with wamp.error.no_such_realm', async function () {
       const error = await rejection(connect(ser, { realm: 'nope' }), 6000, 'refused join');
       expect(error).to.be.instanceOf(Error);
       expect((error as Error).message).to.equal('wamp.error.no_such_realm');
-      expect(joinedSessions(tr.router)).to.equal(0);
-      await waitFor(() => tr.router.connectionCount === 0, { what: 'refused connection closed' });
+      expect(joinedSessions(tr)).to.equal(0);
+      await waitFor(() => noConnections(tr), { what: 'refused connection closed' });
     });
 
     // ----- RPC -----
@@ -196,6 +197,7 @@ for (const ser of SERIALIZER_NAMES) {
     }
 
     it('a caller leaving mid-call: the callee (no call_canceling) gets no INTERRUPT and its late YIELD is dropped', async function () {
+      pendingAcrossNodes(this, RPC_CALL_FORGOTTEN);
       const internalErrors: unknown[] = [];
       const callee = await connect(ser, { on_internal_error: (error: unknown) => internalErrors.push(error) });
       const caller = await connect();
@@ -205,8 +207,9 @@ for (const ser of SERIALIZER_NAMES) {
       caller.session.call('com.example.slow').then(() => undefined, () => undefined);
       await waitFor(() => finish !== undefined, { what: 'invocation reached the callee' });
       caller.connection._transport.close();
-      await waitFor(() => joinedSessions(tr.router) === 1, { what: 'caller gone' });
-      expect(realm().dealer.pendingCallCount).to.equal(0);
+      await waitFor(() => joinedSessions(tr) === 1, { what: 'caller gone' });
+      // Across nodes the callee's node learns of it by a message: wait for it (at once on one node).
+      await waitFor(() => sumOverNodes(tr, (r) => r.dealer.pendingCallCount) === 0, { timeoutMs: 1000, what: 'the call forgotten on every node' });
       finish!('too late'); // YIELD for a call whose caller is gone: the router must ignore it
       // autobahn-js fails its connection on INTERRUPT or any unexpected message: it must still be up.
       const probe = await connect();
@@ -418,15 +421,15 @@ for (const ser of SERIALIZER_NAMES) {
         await leaver.session.register('com.example.leave.p1', () => 1);
         await leaver.session.register('com.example.leave.p2', () => 2);
         const kept = await stayer.session.subscribe('com.example.leave.a', c.handler);
-        expect(realm().broker.subscriptionCount).to.equal(2);
-        expect(realm().dealer.registrationCount).to.equal(2);
-        expect(joinedSessions(tr.router)).to.equal(2);
+        expect(subscriptionCount(tr)).to.equal(2);
+        expect(registrationCount(tr)).to.equal(2);
+        expect(joinedSessions(tr)).to.equal(2);
         if (how === 'GOODBYE') leaver.connection.close();
         else leaver.connection._transport.close();
-        await waitFor(() => realm().dealer.registrationCount === 0, { timeoutMs: 1000, what: 'registrations removed' });
+        await waitFor(() => registrationCount(tr) === 0, { timeoutMs: 1000, what: 'registrations removed' });
         // The stayer still holds com.example.leave.a.
-        await waitFor(() => realm().broker.subscriptionCount === 1, { timeoutMs: 1000, what: 'subscriptions removed' });
-        expect(joinedSessions(tr.router)).to.equal(1);
+        await waitFor(() => subscriptionCount(tr) === 1, { timeoutMs: 1000, what: 'subscriptions removed' });
+        expect(joinedSessions(tr)).to.equal(1);
         const error = await rejection(stayer.session.call('com.example.leave.p1'));
         expect(error.error).to.equal('wamp.error.no_such_procedure');
         // The surviving subscription still works.
@@ -434,7 +437,7 @@ for (const ser of SERIALIZER_NAMES) {
         await waitFor(() => c.events.length === 1, { what: 'event to the remaining subscriber' });
         expect(c.events[0]!.args).to.deep.equal(['still']);
         await withTimeout(stayer.session.unsubscribe(kept), 3000, 'unsubscribe');
-        expect(realm().broker.subscriptionCount).to.equal(0);
+        expect(subscriptionCount(tr)).to.equal(0);
       });
     }
 

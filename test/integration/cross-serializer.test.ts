@@ -4,6 +4,7 @@ import autobahn from 'autobahn';
 import { expect } from 'chai';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
+import { registeringOnEveryNode } from '../helpers/topology.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 
 /**
@@ -30,7 +31,7 @@ describe('cross-serializer routing (autobahn-js)', function () {
   let clients: AbClient[];
 
   async function connect(serializer: SerializerName, options: Record<string, unknown> = {}): Promise<AbClient> {
-    const client = await connectAutobahn(tr.url, serializer, options);
+    const client = registeringOnEveryNode(tr, await connectAutobahn(tr.url, serializer, options));
     clients.push(client);
     expect(client.details.transport.protocol).to.equal(`wamp.2.${serializer}`);
     return client;

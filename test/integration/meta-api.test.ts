@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
+import { CROSS_NODE_SUBSCRIPTION_META, pendingAcrossNodes, registeringOnEveryNode } from '../helpers/topology.js';
 import { waitFor } from '../helpers/wait.js';
 import { expectError, within } from '../helpers/promises.js';
 
@@ -71,7 +72,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
 
     async function connect(authid?: string): Promise<AbClient> {
       const auth = authid === undefined ? {} : { authmethods: ['ticket'], authid, onchallenge: () => USERS[authid]![0] };
-      const client = await connectAutobahn(tr.url, ser, { on_user_error: () => undefined, ...auth });
+      const client = registeringOnEveryNode(tr, await connectAutobahn(tr.url, ser, { on_user_error: () => undefined, ...auth }));
       clients.push(client);
       return client;
     }
@@ -239,6 +240,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     // ----- registration meta API -----
 
     it('wamp.registration events: on_create before on_register, on_unregister before on_delete, with their payloads', async function () {
+      pendingAcrossNodes(this, CROSS_NODE_SUBSCRIPTION_META);
       const watcher = await connect();
       const seen = recorder();
       await within(watcher.session.subscribe('wamp.registration.', seen.handler, { match: 'prefix' }), 'subscribe');
@@ -316,6 +318,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     // ----- subscription meta API -----
 
     it('wamp.subscription events: on_create before on_subscribe, on_unsubscribe before on_delete; none for wamp.* subscriptions', async function () {
+      pendingAcrossNodes(this, CROSS_NODE_SUBSCRIPTION_META);
       const watcher = await connect();
       const seen = recorder();
       await within(watcher.session.subscribe('wamp.subscription.', seen.handler, { match: 'prefix' }), 'subscribe');
@@ -355,6 +358,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     });
 
     it('wamp.subscription.list / lookup / match / get / list_subscribers / count_subscribers', async function () {
+      pendingAcrossNodes(this, CROSS_NODE_SUBSCRIPTION_META);
       const a = await connect();
       const b = await connect();
       const exact = await within<any>(a.session.subscribe('com.meta.topic', () => undefined), 'exact a');
