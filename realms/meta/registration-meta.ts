@@ -1,4 +1,4 @@
-import type { Dealer, Registration } from '../../router/dealer.js';
+import type { Dealer, DealerObserver, Registration } from '../../router/dealer.js';
 import { then, type MaybePromise } from '../../router/maybe-async.js';
 import { ErrorUri, WampError } from '../../router/protocol/errors.js';
 import type { Dict } from '../../router/protocol/messages.js';
@@ -33,14 +33,60 @@ export function installRegistrationMeta(dealer: Dealer, visibility: MetaVisibili
   provide('list_callees', (caller, args) => then(find(caller, args[0]), (r) => r.callees.map((c) => c.session.id)));
   provide('count_callees', (caller, args) => then(find(caller, args[0]), (r) => r.callees.length));
 
-  const publish = (event: string, session: RoutedPeer, registration: Registration, payload: unknown) => {
-    if (isReservedUri(registration.uri)) return;
-    void visibility.publish(`wamp.registration.${event}`, 'registration', registration.uri, [session.id, payload]);
-  };
-  dealer.observer = {
-    registrationCreated: (s, r) => publish('on_create', s, r, registrationDetails(r)),
-    registered: (s, r) => publish('on_register', s, r, r.id),
-    unregistered: (s, r) => publish('on_unregister', s, r, r.id),
-    registrationDeleted: (s, r) => publish('on_delete', s, r, r.id),
-  };
+  dealer.observer = new RegistrationEvents(dealer, visibility);
+}
+
+/** The rest of the cluster, as the registration meta events see it (router/cluster/meta-link.ts); absent on one node. */
+export interface RegistrationMetaRemote {
+  /** A meta event raised here, for the other nodes' subscribers. */
+  raised(topic: string, uri: string, args: unknown[]): void;
+}
+
+/**
+ * The dealer's observer: raises the events here and, in a cluster, on every node. There the
+ * cluster's registry decides on_create (the REGISTER whose compare-and-set created the entry) and
+ * on_delete ({@link changedInCluster}): this node's dealer may still list, or not yet list, callees
+ * of other nodes, so its own "no callee left" would be raised by no node or by several.
+ */
+export class RegistrationEvents implements DealerObserver {
+  /** Set when the realm is served by several nodes. */
+  remote: RegistrationMetaRemote | undefined;
+
+  constructor(private readonly dealer: Dealer, private readonly visibility: MetaVisibility) {}
+
+  registrationCreated(session: RoutedPeer, registration: Registration): void {
+    this.raise('on_create', registration.uri, [session.id, registrationDetails(registration)]);
+  }
+
+  registered(session: RoutedPeer, registration: Registration): void {
+    this.raise('on_register', registration.uri, [session.id, registration.id]);
+  }
+
+  unregistered(session: RoutedPeer, registration: Registration): void {
+    this.raise('on_unregister', registration.uri, [session.id, registration.id]);
+  }
+
+  registrationDeleted(session: RoutedPeer, registration: Registration): void {
+    if (!this.dealer.remote) this.raise('on_delete', registration.uri, [session.id, registration.id]);
+  }
+
+  /**
+   * The cluster's registry dropped a callee (on_unregister: one of a dead node's) or the whole
+   * registration (on_delete), and it is this node's to say so (router/cluster/meta-link.ts).
+   */
+  changedInCluster(event: 'on_unregister' | 'on_delete', session: number, registration: { id: number; uri: string }): void {
+    this.raise(event, registration.uri, [session, registration.id]);
+  }
+
+  /** A meta event raised on another node: for this node's subscribers who may hear of `uri`. */
+  raisedElsewhere(topic: string, uri: string, args: unknown[]): void {
+    void this.visibility.publish(topic, 'registration', uri, args);
+  }
+
+  private raise(event: string, uri: string, args: unknown[]): void {
+    if (isReservedUri(uri)) return;
+    const topic = `wamp.registration.${event}`;
+    void this.visibility.publish(topic, 'registration', uri, args);
+    this.remote?.raised(topic, uri, args);
+  }
 }

@@ -180,7 +180,10 @@ export class ClusterRuntime {
     void (async () => {
       for await (const entry of watch) {
         this.view.apply(entry);
-        for (const link of this.links.values()) link.rpc.registryChanged(entry.key);
+        for (const link of this.links.values()) {
+          link.rpc.registryChanged(entry.key);
+          link.meta.registryChanged(entry.key);
+        }
       }
     })().catch((error: unknown) => this.logger.error('cluster.watch_failed', { error: String(error) }));
     await ready;
