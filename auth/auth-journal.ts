@@ -19,6 +19,12 @@ export type AuthEvent =
 /** Where a realm's auth state sends its changes (nowhere on a single node). */
 export interface AuthJournal {
   record(event: AuthEvent): void;
+  /**
+   * Resolves once every other live node has applied the changes recorded so far, with the number
+   * of sessions those nodes closed for them; 0 at once when there are none, or when this node is
+   * cut off (its changes then reach the others when it is back).
+   */
+  settle(): Promise<number>;
 }
 
 /**

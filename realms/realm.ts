@@ -214,8 +214,11 @@ export class Realm implements SessionRealm, MetaRealm {
     session.goodbye(CloseUri.revoked, message);
   }
 
-  /** `switchyard.auth.issue(authid, role, lifetimeMs?)` or the same as kwargs. */
-  private issueCredential(args: unknown[], kwargs: Dict) {
+  /**
+   * `switchyard.auth.issue(authid, role, lifetimeMs?)` or the same as kwargs. In a cluster the
+   * answer waits until every live node knows the credential, so it logs in on any node at once.
+   */
+  private async issueCredential(args: unknown[], kwargs: Dict) {
     const settings = this.config.auth.wampcra?.issue;
     if (!settings) throw new WampError(ErrorUri.noSuchProcedure, 'issuing credentials is not enabled on this realm');
     const authid = kwargs.authid ?? args[0];
@@ -231,6 +234,7 @@ export class Realm implements SessionRealm, MetaRealm {
     const credential = this.issued.issue(authid, role, lifetimeMs as number);
     const record = this.issued.record(authid, credential.credentialId);
     if (record) this.authState.journal?.record({ kind: 'issued', record });
+    await this.authState.journal?.settle();
     this.logger.info('auth.issued', { realm: this.name, authid, role, credentialId: credential.credentialId });
     return {
       kwargs: {
@@ -240,15 +244,18 @@ export class Realm implements SessionRealm, MetaRealm {
     };
   }
 
-  /** `switchyard.auth.revoke({authid})` revokes a user; `({credential})` one issued credential. */
-  private revoke(args: unknown[], kwargs: Dict) {
+  /**
+   * `switchyard.auth.revoke({authid})` revokes a user; `({credential})` one issued credential. In a
+   * cluster the answer waits for every live node, and `sessions` counts what they closed too.
+   */
+  private async revoke(args: unknown[], kwargs: Dict) {
     const authid = kwargs.authid ?? (kwargs.credential === undefined ? args[0] : undefined);
     const credential = kwargs.credential;
     let credentials = 0;
     if (typeof authid === 'string') credentials = this.auth.revokeAuthid(authid);
     else if (typeof credential === 'string') credentials = this.revokeCredential(credential);
     else throw new WampError(ErrorUri.invalidArgument, 'give authid or credential');
-    const sessions = this.reverify();
+    const sessions = this.reverify() + ((await this.authState.journal?.settle()) ?? 0);
     this.logger.info('auth.revoked', { realm: this.name, authid, credentialId: credential, credentials, sessions });
     return { kwargs: { credentials, sessions } };
   }
@@ -270,17 +277,18 @@ export class Realm implements SessionRealm, MetaRealm {
     this.auth = new RealmAuth(this.name, this.config.auth, this.limits, this.logger, this.dealer, this.authState);
   }
 
-  /** `switchyard.auth.ban({authid})` / `unban({authid})`: an explicit ban, separate from revoke. */
-  private ban(args: unknown[], kwargs: Dict, ban: boolean) {
+  /** `switchyard.auth.ban({authid})` / `unban({authid})`: an explicit ban, separate from revoke (settled like revoke). */
+  private async ban(args: unknown[], kwargs: Dict, ban: boolean) {
     const authid = kwargs.authid ?? args[0];
     if (typeof authid !== 'string' || authid.length === 0) throw new WampError(ErrorUri.invalidArgument, 'give authid');
     if (!ban) {
       const wasBanned = this.auth.unbanAuthid(authid);
+      await this.authState.journal?.settle();
       this.logger.info('auth.unbanned', { realm: this.name, authid, wasBanned });
       return { kwargs: { banned: false, wasBanned } };
     }
     const credentials = this.auth.banAuthid(authid);
-    const sessions = this.reverify();
+    const sessions = this.reverify() + ((await this.authState.journal?.settle()) ?? 0);
     this.logger.info('auth.banned', { realm: this.name, authid, credentials, sessions });
     return { kwargs: { banned: true, credentials, sessions } };
   }

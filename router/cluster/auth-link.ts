@@ -12,15 +12,22 @@
  * A file bucket survives a NATS restart, and a watch replays every key's latest value, so a node
  * that was cut off when a user was revoked still applies the revocation when it is back. The realm
  * is the first token so one watch filter covers it (nats-server 2.9 has no multi-filter watch).
+ *
+ * A change is answered only once every other live node has applied it (`settle`): the writing node
+ * asks them on the realm's auth subject whether their watch has reached the change's KV revision,
+ * and they answer with the sessions they closed for it. So a credential issued on one node logs in
+ * on any node at once, and `revoke` counts the sessions it ended everywhere. That needs a revision
+ * for every change, which a KV delete does not return: a revoked credential and a lifted ban are
+ * written as tombstone values instead (a delete of such a key is still read as the same change).
  */
 
 import { randomBytes } from 'node:crypto';
-import type { KV, KvEntry } from 'nats';
+import { RequestStrategy, type KV, type KvEntry, type Msg } from 'nats';
 import type { Realm } from '../../realms/realm.js';
 import { applyAuthEvent, type AuthEvent } from '../../auth/auth-journal.js';
 import type { IssuedRecord } from '../../auth/issued.js';
 import type { ClusterRuntime } from './index.js';
-import { decodeToken, encodeToken } from './subjects.js';
+import { authSyncSubject, decodeToken, encodeToken } from './subjects.js';
 
 /** Writes that failed (NATS unreachable) are retried this often, and at most this many are kept. */
 const RETRY_MS = 1000;
@@ -30,7 +37,13 @@ export interface RealmAuthLink {
   detach(): void;
 }
 
-type Write = { op: 'put'; key: string; value: unknown } | { op: 'delete'; key: string };
+interface Write {
+  key: string;
+  value: unknown;
+}
+
+/** Sessions closed per applied revision, kept for this many revisions (answers to `settle`). */
+const CLOSED_KEPT = 1024;
 
 export async function attachAuth(runtime: ClusterRuntime, realm: Realm, kv: KV): Promise<RealmAuthLink> {
   const state = realm.sharedAuthState;
@@ -45,19 +58,22 @@ export async function attachAuth(runtime: ClusterRuntime, realm: Realm, kv: KV):
   const pending: Write[] = [];
   /** Writes not yet acknowledged: sent again after a reconnect (a request sent meanwhile gets no answer). */
   const inFlight = new Set<Write>();
+  /** This node's writes since the last `settle`, each resolving to its KV revision (none if it failed). */
+  let unsettled: Promise<number | undefined>[] = [];
   let retryTimer: NodeJS.Timeout | undefined;
-  const write = async (change: Write): Promise<void> => {
+  const write = async (change: Write): Promise<number | undefined> => {
     inFlight.add(change);
     try {
-      if (change.op === 'put') await kv.put(change.key, new TextEncoder().encode(JSON.stringify(change.value)));
-      else await kv.delete(change.key);
+      const revision = await kv.put(change.key, new TextEncoder().encode(JSON.stringify(change.value)));
       inFlight.delete(change);
+      return revision;
     } catch (error) {
-      if (!inFlight.delete(change)) return; // already sent again after a reconnect
+      if (!inFlight.delete(change)) return undefined; // already sent again after a reconnect
       // NATS unreachable: the change holds on this node now and reaches the others when NATS is back.
       if (pending.length < MAX_PENDING) pending.push(change);
       runtime.logger.limited('cluster.auth_write_failed', { node: runtime.node.node, realm: realm.name, key: change.key, error: String(error) });
       retryTimer ??= setTimeout(retry, RETRY_MS);
+      return undefined;
     }
   };
   const retry = () => {
@@ -71,9 +87,52 @@ export async function attachAuth(runtime: ClusterRuntime, realm: Realm, kv: KV):
     for (const change of unanswered) void write(change);
   };
 
+  // What this node's watch has applied: the other nodes' `settle` waits for a revision here.
+  const applied = new AppliedRevisions(CLOSED_KEPT);
+  const syncSubject = authSyncSubject(runtime.node.scheme, realm.name);
+  const nc = runtime.node.data;
+  const syncSubscription = nc.subscribe(syncSubject, { callback: (error, msg) => error === null && void answerSync(msg) });
+  const answerSync = async (msg: Msg): Promise<void> => {
+    let revisions: number[];
+    try {
+      revisions = (JSON.parse(new TextDecoder().decode(msg.data)) as { revisions: unknown }).revisions as number[];
+      if (!Array.isArray(revisions) || !revisions.every(Number.isSafeInteger)) return;
+    } catch {
+      return; // not ours: no answer, the asker counts it as missing
+    }
+    const reached = await applied.reach(Math.max(0, ...revisions), runtime.config.metaTimeoutMs);
+    if (reached) msg.respond(new TextEncoder().encode(JSON.stringify({ sessions: applied.closedAt(revisions) })));
+  };
+
   state.journal = {
     record(event: AuthEvent) {
-      for (const change of writesFor(event, keyOf)) void write(change);
+      for (const change of writesFor(event, keyOf)) unsettled.push(write(change));
+    },
+    async settle(): Promise<number> {
+      const writes = unsettled;
+      unsettled = [];
+      // Cut off from NATS, a write waits for the reconnect: answer now, the change follows later.
+      if (!runtime.connected) return 0;
+      const written = await Promise.race([Promise.all(writes), delay(runtime.config.metaTimeoutMs * 2).then(() => [])]);
+      const revisions = written.filter((r): r is number => r !== undefined);
+      const peers = runtime.node.membership.alivePeers().length;
+      if (revisions.length === 0 || peers === 0 || !runtime.connected) return 0;
+      let sessions = 0;
+      let answered = 0;
+      try {
+        const replies = await nc.requestMany(syncSubject, new TextEncoder().encode(JSON.stringify({ revisions })), {
+          strategy: RequestStrategy.Count, maxMessages: peers, maxWait: runtime.config.metaTimeoutMs * 2,
+        });
+        for await (const reply of replies) {
+          if (reply.data.length === 0) continue; // a no-responders status, not an answer
+          sessions += Number((JSON.parse(new TextDecoder().decode(reply.data)) as { sessions: unknown }).sessions) || 0;
+          answered++;
+        }
+      } catch (error) {
+        runtime.logger.warn('cluster.auth_settle_failed', { node: runtime.node.node, realm: realm.name, error: String(error) });
+      }
+      if (answered < peers) runtime.logger.limited('cluster.auth_settle_partial', { node: runtime.node.node, realm: realm.name, expected: peers, answered });
+      return sessions;
     },
   };
 
@@ -90,7 +149,8 @@ export async function attachAuth(runtime: ClusterRuntime, realm: Realm, kv: KV):
     void (async () => {
       for await (const entry of current) {
         const event = eventOf(entry);
-        if (event && applyAuthEvent(event, state.issued, state.revocations)) realm.reverify();
+        const closed = event && applyAuthEvent(event, state.issued, state.revocations) ? realm.reverify() : 0;
+        applied.applied(entry.revision, closed);
       }
     })().catch((error: unknown) => runtime.logger.error('cluster.auth_watch_failed', { node: runtime.node.node, realm: realm.name, error: String(error) }));
     await ready;
@@ -105,11 +165,17 @@ export async function attachAuth(runtime: ClusterRuntime, realm: Realm, kv: KV):
   return {
     detach() {
       stopFollowingReconnects();
+      syncSubscription.unsubscribe();
+      applied.clear();
       watch?.stop();
       clearTimeout(retryTimer);
       state.journal = undefined;
     },
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** The cluster's key for a realm: the first node to start creates it, the others read it. */
@@ -125,18 +191,68 @@ async function sharedKey(kv: KV, key: string): Promise<Buffer> {
   }
 }
 
+/** Tombstones: what a delete would say, as a value (a put returns its revision, a delete does not). */
+const REVOKED_CREDENTIAL = { revoked: true };
+const LIFTED_BAN = { banned: false };
+
 function writesFor(event: AuthEvent, keyOf: (kind: string, authid: string, rest?: string) => string): Write[] {
   switch (event.kind) {
     case 'issued':
-      return [{ op: 'put', key: keyOf('i', event.record.authid, `.${encodeToken(event.record.credentialId)}`), value: event.record }];
+      return [{ key: keyOf('i', event.record.authid, `.${encodeToken(event.record.credentialId)}`), value: event.record }];
     case 'credential_revoked':
-      return [{ op: 'delete', key: keyOf('i', event.authid, `.${encodeToken(event.credentialId)}`) }];
+      return [{ key: keyOf('i', event.authid, `.${encodeToken(event.credentialId)}`), value: REVOKED_CREDENTIAL }];
     case 'revoked':
-      return [{ op: 'put', key: keyOf('r', event.authid), value: { notBefore: event.notBefore } }];
+      return [{ key: keyOf('r', event.authid), value: { notBefore: event.notBefore } }];
     case 'banned':
-      return [{ op: 'put', key: keyOf('b', event.authid), value: { notBefore: event.notBefore } }];
+      return [{ key: keyOf('b', event.authid), value: { notBefore: event.notBefore } }];
     case 'unbanned':
-      return [{ op: 'delete', key: keyOf('b', event.authid) }];
+      return [{ key: keyOf('b', event.authid), value: LIFTED_BAN }];
+  }
+}
+
+/**
+ * The revisions this node's watch has applied, with the sessions each one closed, and the other
+ * nodes' questions waiting for a revision not applied yet.
+ */
+class AppliedRevisions {
+  private latest = 0;
+  private readonly closed = new Map<number, number>();
+  private readonly waiting = new Set<{ revision: number; done: (reached: boolean) => void }>();
+
+  constructor(private readonly kept: number) {}
+
+  applied(revision: number, closedSessions: number): void {
+    this.latest = Math.max(this.latest, revision);
+    if (closedSessions > 0) {
+      this.closed.set(revision, closedSessions);
+      if (this.closed.size > this.kept) this.closed.delete(this.closed.keys().next().value!);
+    }
+    for (const waiter of this.waiting) if (waiter.revision <= this.latest) waiter.done(true);
+  }
+
+  /** Resolves true once `revision` is applied, false after `timeoutMs` (the asker then counts a missing answer). */
+  reach(revision: number, timeoutMs: number): Promise<boolean> {
+    if (revision <= this.latest) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        revision,
+        done: (reached: boolean) => {
+          clearTimeout(timer);
+          this.waiting.delete(waiter);
+          resolve(reached);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), timeoutMs);
+      this.waiting.add(waiter);
+    });
+  }
+
+  closedAt(revisions: number[]): number {
+    return revisions.reduce((sum, revision) => sum + (this.closed.get(revision) ?? 0), 0);
+  }
+
+  clear(): void {
+    for (const waiter of this.waiting) waiter.done(false);
   }
 }
 
@@ -159,13 +275,13 @@ function eventOf(entry: KvEntry): AuthEvent | undefined {
     case 'i': {
       if (credentialToken === undefined) return undefined;
       const credentialId = decodeToken(credentialToken);
-      if (removed) return { kind: 'credential_revoked', authid, credentialId };
+      if (removed || value.revoked === true) return { kind: 'credential_revoked', authid, credentialId };
       return isIssuedRecord(value, authid, credentialId) ? { kind: 'issued', record: value } : undefined;
     }
     case 'r':
       return removed || notBefore === undefined ? undefined : { kind: 'revoked', authid, notBefore };
     case 'b':
-      if (removed) return { kind: 'unbanned', authid };
+      if (removed || value.banned === false) return { kind: 'unbanned', authid };
       return notBefore === undefined ? undefined : { kind: 'banned', authid, notBefore };
     default:
       return undefined;

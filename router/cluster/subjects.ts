@@ -103,3 +103,8 @@ export function heartbeatWildcard(scheme: SubjectScheme): string {
 export function metaSubject(scheme: SubjectScheme, realm: string): string {
   return `${scheme.prefix}.${encodeToken(realm)}.meta`;
 }
+
+/** Auth changes settled across nodes: "have you applied these revisions?" (router/cluster/auth-link.ts). */
+export function authSyncSubject(scheme: SubjectScheme, realm: string): string {
+  return `${scheme.prefix}.${encodeToken(realm)}.auth`;
+}

@@ -95,6 +95,31 @@ describe('cluster: issued credentials, revocations and bans reach every node (ag
     expect((await issue(a, 'mallory')).authid).to.equal('mallory');
   });
 
+  it('issue, revoke and ban answer once every live node has applied them; sessions counts every node', async () => {
+    cluster = await startTestCluster(3, { realms: [REALM] }, nats);
+    const realmAt = (node: number) => cluster!.nodes[node]!.router.realms.get('realm1')!;
+    await waitFor(() => cluster!.nodes.every((n) => n.router.cluster!.status().peers.filter((p) => p.alive).length === 2), { timeoutMs: 3000, what: 'three nodes see each other' });
+    const [a, c] = [await backend(0), await backend(2)];
+    // No wait between the answer and the login on other nodes: the answer came after they knew.
+    for (let i = 0; i < 10; i++) {
+      const issued = await issue(a, `user-${i}`);
+      expect((await login(1 + (i % 2), issued)).details.authid).to.equal(`user-${i}`);
+    }
+    const credential = await issue(a, 'alice');
+    const sessions = [await login(0, credential), await login(1, credential), await login(2, credential)];
+    const revoked = await within<{ kwargs: { sessions: number } }>(c.session.call('switchyard.auth.revoke', [], { authid: 'alice' }), 'revoke');
+    expect(revoked.kwargs.sessions).to.equal(3);
+    for (const node of [0, 1, 2]) expect([...realmAt(node).sessions.values()].filter((s) => s.authid === 'alice'), `alice at node ${node}`).to.deep.equal([]);
+    for (const session of sessions) expect((await within(session.closed, 'alice closed', 3000)).reason).to.equal('wamp.close.revoked');
+    const mallory = await login(1, await issue(a, 'mallory'));
+    const banned = await within<{ kwargs: { sessions: number } }>(a.session.call('switchyard.auth.ban', [], { authid: 'mallory' }), 'ban');
+    expect(banned.kwargs.sessions).to.equal(1);
+    expect((await within(mallory.closed, 'mallory closed', 3000)).reason).to.equal('wamp.close.revoked');
+    await expectError(c.session.call('switchyard.auth.issue', [], { authid: 'mallory', role: 'frontend' }), 'switchyard.error.authid_banned', 'issue on c right after the ban on a');
+    await within(c.session.call('switchyard.auth.unban', [], { authid: 'mallory' }), 'unban');
+    expect((await login(1, await issue(a, 'mallory'))).details.authid).to.equal('mallory');
+  });
+
   it('a revocation made while NATS is down reaches the other node once NATS is back', async () => {
     const own = await startNats();
     const port = Number(new URL(own.url).port);

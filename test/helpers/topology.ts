@@ -85,16 +85,6 @@ export const RPC_CALL_FORGOTTEN = 'the callee\'s node forgets a call that ended 
 /** Being built (meta helper): wamp.subscription.* calls and the registration/subscription meta events for the whole cluster. */
 export const CROSS_NODE_SUBSCRIPTION_META = 'cross-node subscription meta (wamp.subscription.* and the wamp.registration/subscription.on_* events are per node for now)';
 
-/**
- * Known gap (router/cluster/auth-link.ts): `switchyard.auth.issue`, `revoke`, `ban` answer before the
- * change is in KV, so a join right after the answer can reach a node that does not know it yet
- * (a credential issued on node a is refused on node b about 1 join in 10).
- */
-export const AUTH_CHANGE_BEFORE_ANSWER = 'an issued credential or a revocation holds on every node once issue/revoke has answered (auth-link: the other nodes learn it from the KV watch, after the answer)';
-
-/** Known gap (auth-link.ts / realm revoke): the `sessions` count of revoke and ban covers the answering node only. */
-export const REVOKE_COUNTS_ONE_NODE = 'revoke and ban count the sessions they end on every node (their `sessions` result counts the answering node\'s only)';
-
 // ----- what the tests read, over every node (one node: the same as reading that node) -----
 
 /** The realm `name` of every node, for checks that must hold whichever node a client is on. */

@@ -10,7 +10,7 @@ import type { SerializerName } from '../../router/serializer/serializer.js';
 import { nearMisses } from '../helpers/near-misses.js';
 import { DEFAULT_ROLES, RawClient } from '../helpers/raw-client.js';
 import { ALLOW_ALL, joinedSessions, startRouter, type TestRouter } from '../helpers/router.js';
-import { AUTH_CHANGE_BEFORE_ANSWER, noConnections, pendingAcrossNodes, reconfigureRealm, registeringOnEveryNode, REVOKE_COUNTS_ONE_NODE, sessionOnAnyNode, singleNodeOnly, subscriptionCount } from '../helpers/topology.js';
+import { noConnections, reconfigureRealm, registeringOnEveryNode, sessionOnAnyNode, singleNodeOnly, subscriptionCount } from '../helpers/topology.js';
 import { sleep, waitFor, withTimeout } from '../helpers/wait.js';
 
 /**
@@ -791,7 +791,6 @@ describe('authentication (integration)', function () {
     });
 
     it('revoked', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER);
       await start();
       const trusted = await connect('json', craOptions('issuer', ISSUER_SECRET));
       await withTimeout(trusted.session.call('switchyard.auth.revoke', [], { authid: 'joe' }), 3000, 'revoke');
@@ -929,7 +928,6 @@ describe('authentication (integration)', function () {
     }
 
     it('a trusted session issues a credential and a browser joins with it', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER);
       await start();
       const trusted = await issuer();
       const credential = await issue(trusted, { authid: 'web-alice', role: 'browser' });
@@ -946,7 +944,6 @@ describe('authentication (integration)', function () {
     });
 
     it('a browser role cannot issue credentials, and only configured roles can be issued', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER);
       await start();
       const trusted = await issuer();
       const credential = await issue(trusted, { authid: 'web-bob', role: 'browser' });
@@ -968,7 +965,6 @@ describe('authentication (integration)', function () {
     });
 
     it('switchyard.auth.revoke({authid}) ends the live session with GOODBYE wamp.close.revoked and refuses new joins', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const alice = await issue(trusted, { authid: 'web-alice', role: 'browser' });
@@ -989,7 +985,6 @@ describe('authentication (integration)', function () {
     });
 
     it('revoke({credential}) ends only the session that used that credential', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const tab1 = await issue(trusted, { authid: 'web-carl', role: 'browser' });
@@ -1019,7 +1014,6 @@ describe('authentication (integration)', function () {
     }
 
     it('log out everywhere, then log in again: a credential issued after revoke({authid}) works (issue 13.8)', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const first = await issue(trusted, { authid: 'user-42', role: 'browser' });
@@ -1037,7 +1031,6 @@ describe('authentication (integration)', function () {
     });
 
     it('ban({authid}) ends the sessions, makes issue fail with switchyard.error.authid_banned; unban lifts it (issue 13.8)', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const credential = await issue(trusted, { authid: 'user-66', role: 'browser' });
@@ -1062,7 +1055,6 @@ describe('authentication (integration)', function () {
     });
 
     it('revoke({authid}) of a static user ends its session and refuses it until a reload', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER, REVOKE_COUNTS_ONE_NODE);
       await start();
       const trusted = await issuer();
       const joe = await connect('json', ticketOptions('joe', JOE_TICKET));
@@ -1078,7 +1070,6 @@ describe('authentication (integration)', function () {
     });
 
     it('an issued credential with lifetimeMs 1000 expires and its live session is closed', async function () {
-      pendingAcrossNodes(this, AUTH_CHANGE_BEFORE_ANSWER);
       await start();
       const trusted = await issuer();
       const credential = await issue(trusted, { authid: 'web-short', role: 'browser', lifetimeMs: 1000 });
