@@ -64,6 +64,11 @@ export class RealmAuth {
   private readonly cryptosignUsers = new Map<string, CryptosignUser>();
   /** Static credentials count as minted when the config that holds them is loaded. */
   private readonly loadedAt = tick();
+  /**
+   * Fingerprints of static users, per method and authid, hashed on first use: every join (and
+   * every re-verification) asks, and this config never changes them (a reload builds a new RealmAuth).
+   */
+  private readonly staticPrints = new Map<string, string[]>();
 
   constructor(
     private readonly realm: string,
@@ -127,6 +132,17 @@ export class RealmAuth {
 
   /** What a still-valid static credential of this user may look like: a rotated secret or key ends old sessions. */
   private staticFingerprints(method: string, authid: string): string[] {
+    const key = `${method}\u0000${authid}`;
+    let prints = this.staticPrints.get(key);
+    if (prints === undefined) {
+      prints = this.hashStaticFingerprints(method, authid);
+      // Only configured users are kept, so the cache is bounded by the config.
+      if (prints.length > 0) this.staticPrints.set(key, prints);
+    }
+    return prints;
+  }
+
+  private hashStaticFingerprints(method: string, authid: string): string[] {
     if (method === 'wampcra') return this.craUsers.has(authid) ? [fingerprint(this.craUsers.get(authid)!.key)] : [];
     if (method === 'ticket') return this.ticketUsers.has(authid) ? [fingerprint(this.ticketUsers.get(authid)!.ticket)] : [];
     if (method === 'cryptosign') return this.cryptosignUsers.get(authid)?.pubkeys.map(fingerprint) ?? [];

@@ -75,7 +75,7 @@ export class WampCraAuthenticator implements Authenticator {
           authid, authrole: matched.role, authmethod: 'wampcra', authprovider: matched.source, authextra: matched.extra ?? {},
           credential: {
             method: 'wampcra', authid, source: matched.source, credentialId: matched.credentialId, expiresAt: matched.expiresAt,
-            fingerprint: fingerprint(matched.key), mintedAt: matched.mintedAt,
+            fingerprint: fingerprintOf(matched), mintedAt: matched.mintedAt,
           },
         });
       },
@@ -93,6 +93,15 @@ export class WampCraAuthenticator implements Authenticator {
     if (user.expiresAt !== undefined && user.expiresAt <= this.now()) return 'expired';
     return this.options.deadCause(user);
   }
+}
+
+/** Per credential object: static users live as long as their config, so each key is hashed once, not per login. */
+const fingerprints = new WeakMap<CraUser, string>();
+
+function fingerprintOf(user: CraUser): string {
+  let known = fingerprints.get(user);
+  if (known === undefined) fingerprints.set(user, (known = fingerprint(user.key)));
+  return known;
 }
 
 /** A failing lookup (a dynamic authenticator that throws) is challenged like an unknown authid. */

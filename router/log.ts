@@ -17,6 +17,16 @@ export interface Logger {
    * rest are counted and reported in one `log.suppressed` line.
    */
   limited(event: string, fields?: LogFields, level?: Exclude<LogLevel, 'silent'>): void;
+  /**
+   * Whether a line at `level` would be written, so a hot path (a line per join) can skip building
+   * its fields. Optional: a logger without it is assumed to write everything.
+   */
+  enabled?(level: Exclude<LogLevel, 'silent'>): boolean;
+}
+
+/** True unless `logger` says lines at `level` are dropped. */
+export function logs(logger: Logger, level: Exclude<LogLevel, 'silent'>): boolean {
+  return logger.enabled?.(level) ?? true;
 }
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -107,6 +117,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     warn: (e, f) => emit('warn', e, f),
     error: (e, f) => emit('error', e, f),
     limited,
+    enabled: (level) => LEVELS[level] >= threshold,
   };
 }
 

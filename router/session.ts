@@ -1,6 +1,6 @@
 import type { Authenticator, ChallengeStep, Deny, HelloOutcome, Identity } from '../auth/authenticator.js';
 import type { CredentialRef } from '../auth/credentials.js';
-import type { Logger } from './log.js';
+import { logs, type Logger } from './log.js';
 import type { Limits } from './limits.js';
 import { decodeClientMessage, isDict } from './protocol/decode.js';
 import { encodeFailureText } from './serializer/serializer.js';
@@ -18,6 +18,7 @@ import {
 import { isValidUri } from './protocol/uri.js';
 import { NO_METRICS, type SessionMetrics } from './ops/metrics.js';
 import { InboundRate, type RateSettings } from './rate-limit.js';
+import { clientFeatures, hasClientFeature, NO_FEATURES, type ClientFeatures } from './protocol/client-features.js';
 import { CloseCode, type Transport, type TransportSink } from './transport/transport.js';
 
 /**
@@ -98,24 +99,25 @@ export class Session implements TransportSink {
   authrole = '';
   authmethod = '';
   authprovider = '';
-  authextra: Dict = {};
+  authextra: Dict = EMPTY_DICT;
   /** The credential this session authenticated with (absent for anonymous). */
   credential: CredentialRef | undefined;
-  /** HELLO.Details.roles: the client's roles and their announced features. */
-  clientRoles: Dict = {};
-  /** INVOCATION request IDs toward this session as callee: 1, 2, 3, … (wamp-spec §3). */
-  readonly invocationIds = new SequentialIds();
+  /** The features HELLO.Details.roles announced (shared between sessions that announced the same). */
+  private features: ClientFeatures = NO_FEATURES;
+  /** Created when this session first becomes a callee (most sessions never do). */
+  private calleeIds: SequentialIds | undefined;
 
   private timer: NodeJS.Timeout | undefined;
   /** The first reason this session ended for; what the router counts. */
   private closeReason: string | undefined;
   private pendingChallenge: ChallengeStep | undefined;
   private busy = false;
-  private rate: InboundRate;
+  private rate: Pick<InboundRate, 'admit'>;
   private overRateSince = 0;
   private lastOverRate = 0;
   private resumeTimer: NodeJS.Timeout | undefined;
-  private backlog: ClientMessage[] = [];
+  /** Messages held while an async step runs; created on first use. */
+  private backlog: ClientMessage[] | undefined;
   private readonly metrics: SessionMetrics;
   /** Set once a message could not be encoded for this session (logged once per session). */
   private loggedUndeliverable = false;
@@ -126,7 +128,7 @@ export class Session implements TransportSink {
 
   constructor(readonly transport: Transport, private readonly host: SessionHost) {
     this.metrics = host.metrics ?? NO_METRICS;
-    this.rate = new InboundRate(defaultRate(host.limits));
+    this.rate = inboundRate(defaultRate(host.limits));
     this.startTimer(host.limits.helloTimeoutMs, 'hello timeout');
   }
 
@@ -138,12 +140,14 @@ export class Session implements TransportSink {
     return this.transport.serializer;
   }
 
+  /** INVOCATION request IDs toward this session as callee: 1, 2, 3, … (wamp-spec §3). */
+  get invocationIds(): SequentialIds {
+    return (this.calleeIds ??= new SequentialIds());
+  }
+
   /** True if the client announced `feature` for `role` in HELLO (e.g. callee/call_canceling). */
   hasFeature(role: string, feature: string): boolean {
-    const entry = this.clientRoles[role];
-    if (!isDict(entry)) return false;
-    const features = entry.features;
-    return isDict(features) && features[feature] === true;
+    return hasClientFeature(this.features, role, feature);
   }
 
   // ----- inbound -----
@@ -157,11 +161,12 @@ export class Session implements TransportSink {
     if (!message) return;
     this.metrics.messageIn(message.type, bytes);
     if (this.busy && !ANSWERS.has(message.type)) {
-      if (this.backlog.length >= MAX_BACKLOG) {
+      const backlog = (this.backlog ??= []);
+      if (backlog.length >= MAX_BACKLOG) {
         this.abort(ErrorUri.protocolViolation, 'too many messages before the previous step completed');
         return;
       }
-      this.backlog.push(message);
+      backlog.push(message);
       return;
     }
     // YIELD and ERROR answer invocations and never wait: the session that is waiting may be the
@@ -255,7 +260,7 @@ export class Session implements TransportSink {
     this.busy = true;
     step.catch((error) => this.internalError(error)).finally(() => {
       this.busy = false;
-      while (!this.busy && this.backlog.length > 0 && this.state !== 'closed') this.dispatch(this.backlog.shift()!);
+      while (!this.busy && this.backlog && this.backlog.length > 0 && this.state !== 'closed') this.dispatch(this.backlog.shift()!);
     });
   }
 
@@ -395,7 +400,7 @@ export class Session implements TransportSink {
     if (this.resumeTimer) clearTimeout(this.resumeTimer);
     this.leaveRealm(reason);
     this.pendingChallenge = undefined;
-    this.backlog = [];
+    this.backlog = undefined;
     if (this.id) this.host.releaseSessionId(this.id);
     this.state = 'closed';
     this.transport.close(CloseCode.normal, '');
@@ -406,6 +411,7 @@ export class Session implements TransportSink {
     const realm = this.realm;
     if (!realm || this.state !== 'established') return;
     realm.leave(this);
+    if (!logs(this.host.logger, 'info')) return;
     this.host.logger.info('session.left', {
       session: this.id, realm: realm.name, authid: this.authid, authrole: this.authrole, reason,
     });
@@ -450,7 +456,7 @@ export class Session implements TransportSink {
     const authenticator = realm.selectAuthenticator(methods as string[]);
     if (!authenticator) return this.abort(ErrorUri.noAuthMethod, 'no acceptable authentication method');
 
-    this.clientRoles = roles;
+    this.features = clientFeatures(roles);
     this.attemptMethod = authenticator.authmethod;
     this.attemptAuthid = details.authid as string | undefined;
     this.id = this.host.allocateSessionId();
@@ -511,9 +517,9 @@ export class Session implements TransportSink {
     this.authrole = identity.authrole;
     this.authmethod = identity.authmethod;
     this.authprovider = identity.authprovider;
-    this.authextra = identity.authextra ?? {};
+    this.authextra = sharedIfEmpty(identity.authextra);
     this.credential = identity.credential;
-    this.rate = new InboundRate(realm.rateFor(identity.authrole) ?? defaultRate(this.host.limits));
+    this.rate = inboundRate(realm.rateFor(identity.authrole) ?? defaultRate(this.host.limits));
     this.state = 'established';
     realm.join(this);
     this.host.sessionJoined(this);
@@ -523,9 +529,10 @@ export class Session implements TransportSink {
       session: this.id,
       details: {
         realm: realm.name, authid: this.authid, authrole: this.authrole, authmethod: this.authmethod,
-        authprovider: this.authprovider, authextra: this.authextra, roles: routerRoles(), agent: 'switchyard',
+        authprovider: this.authprovider, authextra: this.authextra, roles: WELCOME_ROLES, agent: 'switchyard',
       },
     });
+    if (!logs(this.host.logger, 'info')) return;
     this.host.logger.info('session.joined', {
       session: this.id, realm: realm.name, authid: this.authid, authrole: this.authrole,
       authmethod: this.authmethod, peer: this.transport.info.peer,
@@ -539,7 +546,7 @@ export class Session implements TransportSink {
    */
   joinInProcess(realm: SessionRealm, identity: Identity, roles: Dict): void {
     if (this.state !== 'awaitingHello') return;
-    this.clientRoles = roles;
+    this.features = clientFeatures(roles);
     this.id = this.host.allocateSessionId();
     this.state = 'authenticating';
     this.join(realm, identity);
@@ -580,6 +587,28 @@ async function settle<T extends HelloOutcome>(step: () => T | Promise<T>): Promi
 
 function defaultRate(limits: Limits): RateSettings {
   return { messagesPerSecond: limits.rateMessagesPerSecond, burst: limits.rateBurst, bytesPerSecond: limits.rateBytesPerSecond };
+}
+
+/** What every WELCOME announces; built once (only ever encoded, never changed). */
+const WELCOME_ROLES = deepFreeze(routerRoles());
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) if (inner !== null && typeof inner === 'object') deepFreeze(inner as object);
+  return Object.freeze(value);
+}
+
+/** Both rates off (0 = unlimited): one shared object instead of two token buckets per session. */
+const UNLIMITED: Pick<InboundRate, 'admit'> = { admit: () => 0 };
+
+function inboundRate(settings: RateSettings): Pick<InboundRate, 'admit'> {
+  return settings.messagesPerSecond === 0 && settings.bytesPerSecond === 0 ? UNLIMITED : new InboundRate(settings);
+}
+
+/** Most sessions have no authextra: they share one frozen empty dict. */
+const EMPTY_DICT: Dict = Object.freeze({});
+
+function sharedIfEmpty(dict: Dict | undefined): Dict {
+  return dict === undefined || Object.keys(dict).length === 0 ? EMPTY_DICT : dict;
 }
 
 function frameLength(frame: Buffer | string): number {

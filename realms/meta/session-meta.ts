@@ -1,5 +1,5 @@
 import type { Authorizer, RefusalReporter } from '../../router/authorization.js';
-import { parseReceiverFilter, receiverFilterOptions, type Broker } from '../../router/broker.js';
+import { parseReceiverFilter, receiverFilterOptions, type Broker, type Subscription } from '../../router/broker.js';
 import type { Dealer } from '../../router/dealer.js';
 import { isDict } from '../../router/protocol/decode.js';
 import { CloseUri, ErrorUri, WampError } from '../../router/protocol/errors.js';
@@ -98,6 +98,7 @@ function shownKey(shown: SessionDetailsShown): number {
 }
 
 const ON_JOIN = 'wamp.session.on_join';
+const ON_LEAVE = 'wamp.session.on_leave';
 
 /**
  * What the session meta API needs of its realm (realms/realm.ts implements it): declared here,
@@ -195,19 +196,22 @@ export class SessionMeta {
 
   /** on_join: each receiver gets the details its own role may see of the new session (one publication per kind of receiver). */
   joined(session: Session): void {
+    const subscriptions = this.realm.broker.matchSubscriptions(ON_JOIN);
+    // Nobody to tell (no subscriber here, no other node): no event is built (issue 16).
+    if (subscriptions.length === 0 && !this.remote) return;
     const info = sessionInfo(session);
-    this.announceJoin(info, session);
+    this.announceJoin(info, session, subscriptions);
     this.remote?.joined(info);
   }
 
   /** A session that joined on another node: announced to this node's on_join subscribers. */
   joinedElsewhere(info: SessionInfo): void {
-    this.announceJoin(info, undefined);
+    this.announceJoin(info, undefined, this.realm.broker.matchSubscriptions(ON_JOIN));
   }
 
-  private announceJoin(info: SessionInfo, exclude: Session | undefined): void {
+  private announceJoin(info: SessionInfo, exclude: Session | undefined, subscriptions: readonly Subscription[]): void {
     const kinds = new Map<number, SessionDetailsShown>();
-    for (const subscription of this.realm.broker.matchSubscriptions(ON_JOIN)) {
+    for (const subscription of subscriptions) {
       for (const receiver of subscription.subscribers) {
         const shown = this.realm.detailsShownTo(receiver.authrole);
         kinds.set(shownKey(shown), shown);
@@ -231,7 +235,9 @@ export class SessionMeta {
         this.realm.broker.publishInternal(t.topic, t.args, t.kwargs, undefined, filter, receiverFilterOptions(t.options));
       }
     }
-    this.realm.broker.publishInternal('wamp.session.on_leave', [session.id, session.authid, session.authrole], undefined, undefined, undefined, {});
+    // Nobody to tell (no subscriber here, no other node): no event is built (issue 16).
+    if (!this.realm.broker.remote && this.realm.broker.matchSubscriptions(ON_LEAVE).length === 0) return;
+    this.realm.broker.publishInternal(ON_LEAVE, [session.id, session.authid, session.authrole], undefined, undefined, undefined, {});
   }
 
   private select(authroles: string[] | undefined): Session[] {

@@ -1,6 +1,7 @@
 import type { Limits } from '../limits.js';
 import type { Serializer } from '../serializer/serializer.js';
 import type { Transport, TransportInfo } from './transport.js';
+import type { TurnWriter } from './write-batch.js';
 
 /**
  * What every socket transport (WebSocket, RawSocket) does the same way, in one place:
@@ -12,7 +13,7 @@ import type { Transport, TransportInfo } from './transport.js';
  * - close: a graceful close is followed by a hard one after `closeHandshakeTimeoutMs`.
  * Subclasses supply the wire operations.
  */
-export abstract class MonitoredTransport implements Transport {
+export abstract class MonitoredTransport implements Transport, TurnWriter {
   abstract readonly info: TransportInfo;
   abstract readonly serializer: Serializer;
   /** Why the router ended the connection, when it did (slow consumer, stale, …). */
@@ -42,10 +43,11 @@ export abstract class MonitoredTransport implements Transport {
 
   /**
    * Never drop a message while keeping the session: past the cap the session ends instead.
-   * Called once per event-loop turn, after the turn's batched writes went to the kernel, so what
-   * is counted is what the peer has not taken, not what this turn happened to produce.
+   * Called once per event-loop turn, after the turn's batched writes went to the kernel
+   * (write-batch.ts), so what is counted is what the peer has not taken, not what this turn
+   * happened to produce.
    */
-  protected checkOutbound(): void {
+  endOfTurn(): void {
     if (!this.closed && this.bufferedBytes() > this.limits.maxOutboundBytesPerSession) this.kill('slow consumer');
   }
 

@@ -147,12 +147,10 @@ export class RawSocketTransport extends MonitoredTransport {
     this.writeFrame(FRAME_WAMP, payload);
   }
 
-  private readonly flushed = () => this.checkOutbound();
-
   private writeFrame(type: number, payload: Buffer): void {
     // One writev for header and payload (and for the turn's other frames): the payload buffer is
     // shared by a fan-out, never copied.
-    batchWrites(this.socket, this.flushed);
+    batchWrites(this.socket, this);
     this.socket.cork();
     this.socket.write(frameHeader(type, payload.length));
     this.socket.write(payload);

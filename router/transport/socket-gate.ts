@@ -49,8 +49,8 @@ export class GatedConnection {
     readonly socket: Socket,
     readonly raw: Socket,
     readonly slot: ConnectionSlot,
-    private readonly timeoutMs: number,
-    private readonly onTimeout: () => void,
+    /** Told when the head is late (a method, not a closure per connection: issue 16). */
+    readonly gate: SocketGate,
   ) {
     this.awaitHead();
   }
@@ -73,7 +73,7 @@ export class GatedConnection {
   /** (Re)start the clock for a complete head: a new connection, or an idle kept-alive one. */
   private awaitHead(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(this.onTimeout, this.timeoutMs);
+    this.timer = setTimeout(headTimedOut, this.gate.upgradeTimeoutMs, this);
     this.timer.unref();
   }
 
@@ -88,7 +88,24 @@ export class GatedConnection {
   }
 }
 
+function headTimedOut(connection: GatedConnection): void {
+  connection.gate.headTimedOut(connection);
+}
+
+/** Keyed by the socket the protocol is spoken on and, under TLS, by the TCP socket too. */
 const gated = new WeakMap<object, GatedConnection>();
+
+// Shared socket listeners (called with the socket as `this`) that find the connection through
+// `gated`: two closures and their context per connection were ~180 bytes of every idle session.
+function onSocketError(this: Socket, error: Error & { code?: string }): void {
+  const connection = gated.get(this);
+  connection?.gate.socketError(connection, error);
+}
+
+function onSocketClose(this: Socket): void {
+  const connection = gated.get(this);
+  connection?.gate.gone(connection);
+}
 
 /** The gate's record of a socket a protocol handler was given (undefined for attach()). */
 export function gatedOf(socket: object): GatedConnection | undefined {
@@ -116,35 +133,53 @@ export class SocketGate {
     for (const connection of this.live) connection.drop();
   }
 
+  get upgradeTimeoutMs(): number {
+    return this.options.limits.upgradeTimeoutMs;
+  }
+
+  /** @internal A connection's upgrade request, handshake or request head did not complete in time. */
+  headTimedOut(connection: GatedConnection): void {
+    this.options.logger.limited('listener.upgrade_timeout', { listener: this.options.setting, peer: connection.raw.remoteAddress, timeoutMs: this.upgradeTimeoutMs });
+    connection.drop();
+  }
+
+  /** @internal An error on the TCP or TLS socket; the close that follows releases the slot. */
+  socketError(connection: GatedConnection, error: Error & { code?: string }): void {
+    this.logError(connection.raw, error);
+  }
+
+  private logError(raw: Socket, error: Error & { code?: string }): void {
+    this.options.logger.limited('transport.error', { listener: this.options.setting, peer: raw.remoteAddress, code: error.code, error: error.message });
+  }
+
+  /** @internal The TCP or TLS socket closed (whichever first): the connection's slot is free. */
+  gone(connection: GatedConnection): void {
+    if (!this.live.delete(connection)) return;
+    connection.drop();
+    connection.slot.release();
+  }
+
   private accepted(raw: Socket): void {
-    const { ledger, logger, setting } = this.options;
-    raw.on('error', (error: Error & { code?: string }) => {
-      logger.limited('transport.error', { listener: setting, peer: raw.remoteAddress, code: error.code, error: error.message });
-    });
+    const { ledger } = this.options;
     const direct = raw.remoteAddress;
     const slot = this.stopping || direct === undefined ? 'router closing' : ledger.open(this.options.trustProxy ? undefined : direct);
-    if (typeof slot === 'string') return this.refuse(raw, slot);
+    if (typeof slot === 'string') {
+      raw.on('error', (error: Error & { code?: string }) => this.logError(raw, error));
+      return this.refuse(raw, slot);
+    }
+    raw.on('error', onSocketError);
 
     const context = this.options.secureContext;
     const socket = context ? new TLSSocket(raw, { isServer: true, secureContext: context }) : raw;
-    const connection = new GatedConnection(socket, raw, slot, this.options.limits.upgradeTimeoutMs, () => {
-      logger.limited('listener.upgrade_timeout', { listener: setting, peer: direct, timeoutMs: this.options.limits.upgradeTimeoutMs });
-      connection.drop();
-    });
+    const connection = new GatedConnection(socket, raw, slot, this);
     this.live.add(connection);
-    gated.set(socket, connection);
+    gated.set(raw, connection);
+    raw.on('close', onSocketClose); // 'close' comes once: `on` spares a once-wrapper per connection
     if (socket !== raw) {
-      socket.on('error', (error: Error & { code?: string }) => {
-        logger.limited('transport.error', { listener: setting, peer: direct, code: error.code, error: error.message });
-      });
+      gated.set(socket, connection);
+      socket.on('error', onSocketError);
+      socket.on('close', onSocketClose);
     }
-    const gone = () => {
-      if (!this.live.delete(connection)) return;
-      connection.drop();
-      slot.release();
-    };
-    raw.once('close', gone);
-    socket.once('close', gone);
     this.dispatch(connection);
   }
 

@@ -9,9 +9,14 @@ import type { Writable } from 'node:stream';
  * `process.nextTick` uncorks them all. Nested corks (ws corks per frame) stay inside ours.
  */
 
+/** What wrote to a socket this turn; told once the turn's writes went to the kernel. */
+export interface TurnWriter {
+  endOfTurn(): void;
+}
+
 /** Sockets written in this turn: false = once (not corked), true = corked. */
 const written = new Map<Writable, boolean>();
-const flushers = new Map<Writable, () => void>();
+const writers = new Map<Writable, TurnWriter>();
 let flushScheduled = false;
 
 function endTurn(): void {
@@ -19,19 +24,20 @@ function endTurn(): void {
   const batch = [...written];
   written.clear();
   for (const [socket, corked] of batch) {
-    const flushed = flushers.get(socket)!;
-    flushers.delete(socket);
+    const writer = writers.get(socket)!;
+    writers.delete(socket);
     if (socket.destroyed) continue;
     if (corked) socket.uncork();
-    flushed();
+    writer.endOfTurn();
   }
 }
 
 /**
- * Call before writing to `socket`; `flushed` runs at the end of the turn, after the uncork, when
- * the socket's queue shows what the kernel did not take.
+ * Call before writing to `socket`; `writer.endOfTurn()` runs at the end of the turn, after the
+ * uncork, when the socket's queue shows what the kernel did not take. (An object, not a callback:
+ * a callback per transport would be one more closure per idle session.)
  */
-export function batchWrites(socket: Writable | undefined, flushed: () => void): void {
+export function batchWrites(socket: Writable | undefined, writer: TurnWriter): void {
   if (!socket || socket.destroyed) return;
   const state = written.get(socket);
   if (state === true) return;
@@ -41,7 +47,7 @@ export function batchWrites(socket: Writable | undefined, flushed: () => void): 
     return;
   }
   written.set(socket, false);
-  flushers.set(socket, flushed);
+  writers.set(socket, writer);
   if (!flushScheduled) {
     flushScheduled = true;
     process.nextTick(endTurn);
