@@ -82,8 +82,14 @@ export function pendingAcrossNodes(context: Mocha.Context, ...until: string[]): 
  */
 export const RPC_CALL_FORGOTTEN = 'the callee\'s node forgets a call that ended at the caller\'s node (rpc-link: no message is sent when the callee lacks call_canceling)';
 
-/** Being built (meta helper): wamp.subscription.* calls and the registration/subscription meta events for the whole cluster. */
-export const CROSS_NODE_SUBSCRIPTION_META = 'cross-node subscription meta (wamp.subscription.* and the wamp.registration/subscription.on_* events are per node for now)';
+/**
+ * Known gap (router/cluster/meta-link.ts, subscription-meta-link.ts): meta events reach every node,
+ * but a subscription's on_create/on_delete is decided by asking the other nodes and is sometimes
+ * raised twice when subscribers on two nodes come or go close together (about 1 run in 6 of this
+ * test), and a registration's on_delete sometimes misses the end of this test's sequence (1 in 10).
+ * test/cluster/subscription-meta.test.ts checks the cross-node events step by step instead.
+ */
+export const META_EVENTS_RACE = 'subscription on_create/on_delete exactly once, and registration on_delete in sequence, when the changes happen on two nodes close together';
 
 // ----- what the tests read, over every node (one node: the same as reading that node) -----
 

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type { SerializerName } from '../../router/serializer/serializer.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { startRouter, type TestRouter } from '../helpers/router.js';
-import { CROSS_NODE_SUBSCRIPTION_META, pendingAcrossNodes, registeringOnEveryNode } from '../helpers/topology.js';
+import { META_EVENTS_RACE, pendingAcrossNodes, registeringOnEveryNode } from '../helpers/topology.js';
 import { waitFor } from '../helpers/wait.js';
 import { expectError, within } from '../helpers/promises.js';
 
@@ -240,7 +240,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     // ----- registration meta API -----
 
     it('wamp.registration events: on_create before on_register, on_unregister before on_delete, with their payloads', async function () {
-      pendingAcrossNodes(this, CROSS_NODE_SUBSCRIPTION_META);
+      pendingAcrossNodes(this, META_EVENTS_RACE);
       const watcher = await connect();
       const seen = recorder();
       await within(watcher.session.subscribe('wamp.registration.', seen.handler, { match: 'prefix' }), 'subscribe');
@@ -255,7 +255,8 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       // Marker: a registration and unregistration of another procedure by the watcher.
       const marker = await within<any>(watcher.session.register('com.meta.marker', () => null), 'marker register');
       await within(watcher.session.unregister(marker), 'marker unregister');
-      await waitFor(() => seen.events.some((e) => e.topic === 'wamp.registration.on_delete' && e.args[1] === marker.id), { what: 'marker on_delete' });
+      const deleted = (which: number) => seen.events.some((e) => e.topic === 'wamp.registration.on_delete' && e.args[1] === which);
+      await waitFor(() => deleted(marker.id) && deleted(id), { what: 'both on_delete events' });
 
       const created = seen.events[0]!;
       expect(created.topic).to.equal('wamp.registration.on_create');
@@ -263,14 +264,15 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       const details = created.args[1] as Record<string, any>;
       expect(details).to.include({ id, uri: 'com.meta.proc', match: 'exact', invoke: 'roundrobin' });
       expect(details.created).to.match(ISO);
-      const rest = seen.events.slice(1).map((e) => [e.topic.replace('wamp.registration.', ''), ...e.args]);
+      const markerCreated = seen.events.find((e) => e.topic === 'wamp.registration.on_create' && (e.args[1] as any).id === marker.id)!;
+      const rest = seen.events.filter((e) => e !== created).map((e) => [e.topic.replace('wamp.registration.', ''), ...e.args]);
       expect(rest).to.deep.equal([
         ['on_register', a.session.id, id],
         ['on_register', bId, id],
         ['on_unregister', a.session.id, id],
         ['on_unregister', bId, id],
         ['on_delete', bId, id],
-        ['on_create', watcher.session.id, { id: marker.id, created: (seen.events[6]!.args[1] as any).created, uri: 'com.meta.marker', match: 'exact', invoke: 'single' }],
+        ['on_create', watcher.session.id, { id: marker.id, created: (markerCreated.args[1] as any).created, uri: 'com.meta.marker', match: 'exact', invoke: 'single' }],
         ['on_register', watcher.session.id, marker.id],
         ['on_unregister', watcher.session.id, marker.id],
         ['on_delete', watcher.session.id, marker.id],
@@ -318,7 +320,7 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     // ----- subscription meta API -----
 
     it('wamp.subscription events: on_create before on_subscribe, on_unsubscribe before on_delete; none for wamp.* subscriptions', async function () {
-      pendingAcrossNodes(this, CROSS_NODE_SUBSCRIPTION_META);
+      pendingAcrossNodes(this, META_EVENTS_RACE);
       const watcher = await connect();
       const seen = recorder();
       await within(watcher.session.subscribe('wamp.subscription.', seen.handler, { match: 'prefix' }), 'subscribe');
@@ -335,7 +337,8 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       await b.close();
       const marker = await within<any>(watcher.session.subscribe('com.meta.marker', () => undefined), 'marker subscribe');
       await within(watcher.session.unsubscribe(marker), 'marker unsubscribe');
-      await waitFor(() => seen.events.some((e) => e.topic === 'wamp.subscription.on_delete' && e.args[1] === marker.id), { what: 'marker on_delete' });
+      const deleted = (which: number) => seen.events.some((e) => e.topic === 'wamp.subscription.on_delete' && e.args[1] === which);
+      await waitFor(() => deleted(marker.id) && deleted(id), { what: 'both on_delete events' });
 
       const created = seen.events[0]!;
       expect(created.topic).to.equal('wamp.subscription.on_create');
@@ -343,14 +346,15 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
       const details = created.args[1] as Record<string, any>;
       expect(details).to.include({ id, uri: 'com.meta.topic', match: 'exact' });
       expect(details.created).to.match(ISO);
-      const rest = seen.events.slice(1).map((e) => [e.topic.replace('wamp.subscription.', ''), ...e.args]);
+      const markerCreated = seen.events.find((e) => e.topic === 'wamp.subscription.on_create' && (e.args[1] as any).id === marker.id)!;
+      const rest = seen.events.filter((e) => e !== created).map((e) => [e.topic.replace('wamp.subscription.', ''), ...e.args]);
       expect(rest).to.deep.equal([
         ['on_subscribe', a.session.id, id],
         ['on_subscribe', bId, id],
         ['on_unsubscribe', a.session.id, id],
         ['on_unsubscribe', bId, id],
         ['on_delete', bId, id],
-        ['on_create', watcher.session.id, { id: marker.id, created: (seen.events[6]!.args[1] as any).created, uri: 'com.meta.marker', match: 'exact' }],
+        ['on_create', watcher.session.id, { id: marker.id, created: (markerCreated.args[1] as any).created, uri: 'com.meta.marker', match: 'exact' }],
         ['on_subscribe', watcher.session.id, marker.id],
         ['on_unsubscribe', watcher.session.id, marker.id],
         ['on_delete', watcher.session.id, marker.id],
@@ -358,7 +362,6 @@ for (const ser of ['json', 'msgpack'] as SerializerName[]) {
     });
 
     it('wamp.subscription.list / lookup / match / get / list_subscribers / count_subscribers', async function () {
-      pendingAcrossNodes(this, CROSS_NODE_SUBSCRIPTION_META);
       const a = await connect();
       const b = await connect();
       const exact = await within<any>(a.session.subscribe('com.meta.topic', () => undefined), 'exact a');
