@@ -473,7 +473,7 @@ export class Dealer {
   private undeliverable(pending: PendingCall, text: string, interrupt: boolean): void {
     this.complete(pending);
     this.metrics.callFinished(pending.startedAt);
-    if (interrupt && pending.callee.session.hasFeature('callee', 'call_canceling')) this.interrupt(pending, 'killnowait');
+    if (interrupt) this.interruptOrForget(pending);
     pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.invalidArgument, text);
   }
 
@@ -547,13 +547,14 @@ export class Dealer {
     }
     this.complete(pending);
     if (mode === 'killnowait') this.interrupt(pending, 'killnowait');
+    else pending.callee.session.forgotten?.(pending.invocationRequest);
     session.sendError(MessageType.CALL, pending.callRequest, ErrorUri.canceled, 'call canceled');
   }
 
   private timeOut(pending: PendingCall): void {
     pending.timer = undefined;
     this.complete(pending);
-    if (pending.callee.session.hasFeature('callee', 'call_canceling')) this.interrupt(pending, 'killnowait');
+    this.interruptOrForget(pending);
     pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.timeout, 'call timed out');
   }
 
@@ -566,6 +567,12 @@ export class Dealer {
 
   private interrupt(pending: PendingCall, mode: CancelMode): void {
     pending.callee.session.send({ type: MessageType.INTERRUPT, request: pending.invocationRequest, options: { mode } });
+  }
+
+  /** A call ended here while its callee still runs it: INTERRUPT where announced, else forgotten. */
+  private interruptOrForget(pending: PendingCall): void {
+    if (pending.callee.session.hasFeature('callee', 'call_canceling')) this.interrupt(pending, 'killnowait');
+    else pending.callee.session.forgotten?.(pending.invocationRequest);
   }
 
   /** Forget an in-flight call on both sides; the caller is answered by whoever calls this. */
@@ -589,7 +596,7 @@ export class Dealer {
     }
     for (const pending of [...(this.callsByCaller.get(session)?.values() ?? [])]) {
       this.complete(pending);
-      if (pending.callee.session.hasFeature('callee', 'call_canceling')) this.interrupt(pending, 'killnowait');
+      this.interruptOrForget(pending);
     }
     for (const callee of [...(this.calleesBySession.get(session)?.values() ?? [])]) this.removeCallee(callee);
     this.calleesBySession.delete(session);

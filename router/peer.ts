@@ -20,4 +20,11 @@ export interface RoutedPeer {
   violation(message: string): void;
   /** Still joined: checked again after every asynchronous step before touching routing state. */
   isActive(): boolean;
+  /**
+   * A call to this callee ended here without an INTERRUPT (the caller left, the call timed out or
+   * was canceled with `skip`, or the callee did not announce call_canceling). A local session needs
+   * nothing; a stand-in for a callee on another node passes it on, so that node lets go of the call
+   * (and its `concurrency` slot) as this one did.
+   */
+  forgotten?(invocationRequest: number): void;
 }

@@ -74,6 +74,15 @@ export class ProxyCallee implements RoutedPeer {
   isActive(): boolean {
     return true;
   }
+
+  /**
+   * The call ended on the caller's node without an INTERRUPT for the callee: its node cancels it
+   * with `skip` (no INTERRUPT there either), which frees the callee's `concurrency` slot as on one
+   * node; the ERROR it answers with finds no call here and is dropped.
+   */
+  forgotten(invocationRequest: number): void {
+    this.channel.interrupt(this, { type: MessageType.INTERRUPT, request: invocationRequest, options: { mode: 'skip' } });
+  }
 }
 
 /** Where a proxy caller's answers go: the caller node's result subject (rpc-link.ts). */

@@ -75,14 +75,6 @@ export function pendingAcrossNodes(context: Mocha.Context, ...until: string[]): 
 }
 
 /**
- * Known gap (router/cluster/rpc-link.ts): when a call to a callee on another node ends at the
- * caller's node (the caller left, or options.timeout fired) and the callee did not announce
- * call_canceling, the callee's node is never told: it keeps the call pending, and the callee's
- * `concurrency` slot stays taken, until the callee answers.
- */
-export const RPC_CALL_FORGOTTEN = 'the callee\'s node forgets a call that ended at the caller\'s node (rpc-link: no message is sent when the callee lacks call_canceling)';
-
-/**
  * Known gap (router/cluster/meta-link.ts, subscription-meta-link.ts): meta events reach every node,
  * but a subscription's on_create/on_delete is decided by asking the other nodes and is sometimes
  * raised twice when subscribers on two nodes come or go close together (about 1 run in 6 of this
