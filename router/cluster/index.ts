@@ -18,7 +18,7 @@ import type { ClusterCounters } from '../ops/metrics.js';
 import type { Realm } from '../../realms/realm.js';
 import type { MembershipChange } from './membership.js';
 import { ClusterNode, ClusterStartError } from './node.js';
-import { RegistryStore, RegistryView, type ClusterCallee } from './registry.js';
+import { RegistryFollower, RegistryStore, RegistryView, type ClusterCallee } from './registry.js';
 import { attachPubSub, createPubSub, type RealmPubSubLink } from './pubsub-link.js';
 import { attachRpc, type RealmRpcLink } from './rpc-link.js';
 import { attachMeta, type RealmMetaLink } from './meta-link.js';
@@ -40,7 +40,9 @@ export class ClusterRuntime {
   private readonly links = new Map<Realm, { pubsub: RealmPubSubLink; rpc: RealmRpcLink; meta: RealmMetaLink; auth: Promise<RealmAuthLink> }>();
   private natsState: ClusterStatus['nats'] = 'connected';
   private readonly reconnectListeners = new Set<() => void>();
-  private stopWatch: (() => void) | undefined;
+  private readonly follower: RegistryFollower;
+  /** Counts reconnects: a recovery still retrying gives way to the next one. */
+  private recoveries = 0;
 
   private constructor(
     readonly config: ClusterConfig,
@@ -55,9 +57,18 @@ export class ClusterRuntime {
     // This node's own entries count only for this process: a predecessor's under the same id are dead.
     const live = (callee: ClusterCallee) =>
       callee.node === node.node ? callee.incarnation === node.incarnation : node.membership.liveIncarnation(callee.node) === callee.incarnation;
-    this.store = new RegistryStore(node.registry, live);
+    // Writes keep callees of peers not heard yet: only the janitor's sweep may remove those.
+    const notGone = (callee: ClusterCallee) =>
+      callee.node === node.node ? callee.incarnation === node.incarnation : !node.membership.knownGone(callee.node, callee.incarnation);
+    this.store = new RegistryStore(node.registry, notGone);
     this.view = new RegistryView(live);
     this.pubsub = createPubSub(this);
+    this.follower = new RegistryFollower(node.registry, this.view, (key) => {
+      for (const link of this.links.values()) {
+        link.rpc.registryChanged(key);
+        link.meta.registryChanged(key);
+      }
+    }, (error) => this.logger.error('cluster.watch_failed', { node: node.node, error: String(error) }));
     node.onChange((change) => this.membershipChanged(change));
   }
 
@@ -72,16 +83,14 @@ export class ClusterRuntime {
     if (cluster.strictConfig) await refuseDifferentPeers(node, configDigest, cluster.heartbeatMs);
     let runtime: ClusterRuntime;
     try {
-      const kv = node.data.jetstream().views;
-      const authKv = await kv.kv(`${cluster.prefix}_auth`, { history: 1, storage: StorageType.File, replicas: cluster.replicas });
-      const retainKv = await kv.kv(`${cluster.prefix}_retain`, { history: 1, storage: StorageType.Memory, replicas: cluster.replicas });
+      const { authKv, retainKv } = await openBuckets(node, cluster);
       runtime = new ClusterRuntime(cluster, node, logger, configDigest, authKv, retainKv);
     } catch (error) {
       await node.stop();
       throw error;
     }
     try {
-      await runtime.watchRegistry();
+      await runtime.follower.start();
     } catch (error) {
       await node.stop();
       throw error;
@@ -115,7 +124,10 @@ export class ClusterRuntime {
     void link.auth.then((auth) => auth.detach(), () => undefined);
   }
 
-  /** Called after each reconnect to NATS (what was missed meanwhile must be caught up). */
+  /**
+   * Called after each reconnect to NATS, once the buckets exist again and the registry view is
+   * current (what was missed meanwhile must be caught up).
+   */
   onReconnect(listener: () => void): () => void {
     this.reconnectListeners.add(listener);
     return () => this.reconnectListeners.delete(listener);
@@ -153,7 +165,7 @@ export class ClusterRuntime {
 
   async stop(): Promise<void> {
     for (const realm of [...this.links.keys()]) this.detach(realm);
-    this.stopWatch?.();
+    this.follower.stop();
     await this.node.stop();
   }
 
@@ -171,22 +183,30 @@ export class ClusterRuntime {
     }
   }
 
-  /** Reads the whole table, then follows it; resolves once the initial state is in the view. */
-  private async watchRegistry(): Promise<void> {
-    let initialized!: () => void;
-    const ready = new Promise<void>((resolve) => (initialized = resolve));
-    const watch = await this.node.registry.watch({ key: 'c.>', initializedFn: () => initialized() });
-    this.stopWatch = () => watch.stop();
-    void (async () => {
-      for await (const entry of watch) {
-        this.view.apply(entry);
-        for (const link of this.links.values()) {
-          link.rpc.registryChanged(entry.key);
-          link.meta.registryChanged(entry.key);
-        }
+  /**
+   * After a reconnect (design §3.6 "Reconnect"): NATS may have restarted without its memory
+   * buckets, and the old watches ended with the old connection. Re-create the buckets, read the
+   * registry again, let each realm re-assert its own callees, then wake the other followers (auth,
+   * retained events). Retried while NATS stays up; a newer reconnect takes over.
+   */
+  private async recover(): Promise<void> {
+    const attempt = ++this.recoveries;
+    for (;;) {
+      if (attempt !== this.recoveries || !this.connected) return;
+      try {
+        await openBuckets(this.node, this.config);
+        await this.node.reopen();
+        await this.follower.start();
+        break;
+      } catch (error) {
+        this.logger.warn('cluster.recovery_retry', { node: this.node.node, error: String(error) });
+        await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS));
       }
-    })().catch((error: unknown) => this.logger.error('cluster.watch_failed', { error: String(error) }));
-    await ready;
+    }
+    if (attempt !== this.recoveries) return;
+    this.logger.info('cluster.recovered', { node: this.node.node, registrations: this.view.size });
+    for (const link of this.links.values()) link.rpc.recovered();
+    for (const listener of this.reconnectListeners) listener();
   }
 
   private watchNats(): void {
@@ -196,12 +216,22 @@ export class ClusterRuntime {
         else if (status.type === 'reconnect') this.natsState = 'connected';
         else continue;
         this.logger.warn(`cluster.nats_${status.type}`, { node: this.node.node, server: String(status.data) });
-        if (status.type === 'reconnect') for (const listener of this.reconnectListeners) listener();
+        if (status.type === 'reconnect') void this.recover();
       }
       this.natsState = 'closed';
     })();
   }
 }
+
+/** The buckets beside the registry (node.ts opens that one): created if missing, else opened as they are. */
+async function openBuckets(node: ClusterNode, cluster: ClusterConfig): Promise<{ authKv: KV; retainKv: KV }> {
+  const kv = node.data.jetstream().views;
+  const authKv = await kv.kv(`${cluster.prefix}_auth`, { history: 1, storage: StorageType.File, replicas: cluster.replicas });
+  const retainKv = await kv.kv(`${cluster.prefix}_retain`, { history: 1, storage: StorageType.Memory, replicas: cluster.replicas });
+  return { authKv, retainKv };
+}
+
+const RECOVERY_RETRY_MS = 250;
 
 /**
  * `strictConfig`: after one heartbeat interval every live peer has been heard; if one of them runs

@@ -92,6 +92,16 @@ export class Membership {
     return peer?.alive ? peer.incarnation : undefined;
   }
 
+  /**
+   * Whether `node`'s entries made by `incarnation` are known to be dead: the node was declared dead
+   * or has restarted since. A node never heard from is not (it may just not have beaten yet, right
+   * after this process started); the janitor's sweep removes its entries if it never does.
+   */
+  knownGone(node: string, incarnation: string): boolean {
+    const peer = this.byNode.get(node);
+    return peer !== undefined && (!peer.alive || peer.incarnation !== incarnation);
+  }
+
   /** Every peer heard from, alive or not. */
   peers(): PeerState[] {
     return [...this.byNode.values()];

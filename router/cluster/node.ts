@@ -73,9 +73,7 @@ export class ClusterNode {
     try {
       checkServer(data, options);
       control = await connectWithin(options, 'control');
-      const registry = await data.jetstream().views.kv(`${options.prefix}_reg`, {
-        history: 1, replicas: options.replicas, storage: options.registryStorage === 'file' ? StorageType.File : StorageType.Memory,
-      });
+      const registry = await openRegistry(data, options);
       const node = new ClusterNode(options, data, control, registry);
       await node.claimNodeId();
       node.startHeartbeats();
@@ -111,6 +109,16 @@ export class ClusterNode {
     await Promise.allSettled([this.data.close(), this.control.close()]);
   }
 
+  /**
+   * After a reconnect: the registry bucket again in case NATS lost it (a memory bucket does not
+   * survive a server restart; this KV handle works on the re-created one), and this node's record
+   * in it, so the id stays claimed against a second process.
+   */
+  async reopen(): Promise<void> {
+    await openRegistry(this.data, this.options);
+    await this.registry.put(nodeKey(this.node), encodeRecord({ incarnation: this.incarnation, startedAt: this.startedAt }));
+  }
+
   /** Drops both connections without a goodbye, as a crash would (tests of failure handling). */
   async crash(): Promise<void> {
     this.stopped = true;
@@ -130,8 +138,7 @@ export class ClusterNode {
       const alive = await this.heardWithin(previous.incarnation, this.options.deadAfterMs);
       if (alive) throw new ClusterStartError(`node id "${this.node}" is already in use by a running node (started ${new Date(previous.startedAt).toISOString()})`);
     }
-    const record: NodeRecord = { incarnation: this.incarnation, startedAt: this.startedAt };
-    await this.registry.put(key, new TextEncoder().encode(JSON.stringify(record)));
+    await this.registry.put(key, encodeRecord({ incarnation: this.incarnation, startedAt: this.startedAt }));
   }
 
   /** Whether a heartbeat of this node id with `incarnation` arrives within `ms`. */
@@ -198,6 +205,17 @@ async function settleWithin(ms: number, promise: Promise<unknown>): Promise<void
 
 function nodeKey(node: string): string {
   return `n.${encodeToken(node)}`;
+}
+
+/** Creates the registry bucket, or opens it as it is. */
+function openRegistry(data: NatsConnection, options: ClusterNodeOptions): Promise<KV> {
+  return data.jetstream().views.kv(`${options.prefix}_reg`, {
+    history: 1, replicas: options.replicas, storage: options.registryStorage === 'file' ? StorageType.File : StorageType.Memory,
+  });
+}
+
+function encodeRecord(record: NodeRecord): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(record));
 }
 
 function encodeBeat(beat: Heartbeat): Uint8Array {

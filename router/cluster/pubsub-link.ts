@@ -69,18 +69,32 @@ function retainedKey(realm: string, topic: string): string {
 
 /**
  * Every retained publication of the realm, made on any node, kept by this node's broker too, so a
- * subscriber asking for retained events gets the same ones whichever node it is on.
+ * subscriber asking for retained events gets the same ones whichever node it is on. The watch starts
+ * again after each reconnect: a NATS restart ends it (and a memory bucket loses what it held; each
+ * broker keeps the retained events it already had).
  */
-async function followRetained(runtime: ClusterRuntime, realm: Realm): Promise<() => void> {
-  const watch = await runtime.retainKv.watch({ key: `${encodeToken(realm.name)}.>` });
-  void (async () => {
-    for await (const entry of watch) {
+function followRetained(runtime: ClusterRuntime, realm: Realm): () => void {
+  const failed = (error: unknown) => runtime.logger.error('cluster.retain_watch_failed', { node: runtime.node.node, realm: realm.name, error: String(error) });
+  let watch: Awaited<ReturnType<ClusterRuntime['retainKv']['watch']>> | undefined;
+  let stopped = false;
+  const follow = async () => {
+    watch?.stop();
+    const current = await runtime.retainKv.watch({ key: `${encodeToken(realm.name)}.>` });
+    if (stopped) return current.stop();
+    watch = current;
+    for await (const entry of current) {
       if (entry.operation !== 'PUT') continue;
       const event = decodeEnvelope(entry.value);
       if (event && event.realm === realm.name) realm.broker.adoptRetained(event);
     }
-  })().catch((error: unknown) => runtime.logger.error('cluster.retain_watch_failed', { node: runtime.node.node, realm: realm.name, error: String(error) }));
-  return () => watch.stop();
+  };
+  follow().catch(failed);
+  const stopFollowingReconnects = runtime.onReconnect(() => void follow().catch(failed));
+  return () => {
+    stopped = true;
+    stopFollowingReconnects();
+    watch?.stop();
+  };
 }
 
 export function attachPubSub(runtime: ClusterRuntime, realm: Realm): RealmPubSubLink {
@@ -97,10 +111,9 @@ export function attachPubSub(runtime: ClusterRuntime, realm: Realm): RealmPubSub
   // Subscribers from before the attach (none at start-up) hold interest like later ones.
   for (const [, subscription] of broker.subscriberPairs()) void pubsub.hold(key(subscription.uri, subscription.match));
   const stopRetained = followRetained(runtime, realm);
-  stopRetained.catch((error: unknown) => runtime.logger.error('cluster.retain_watch_failed', { node: runtime.node.node, realm: realm.name, error: String(error) }));
   return {
     detach() {
-      void stopRetained.then((stop) => stop(), () => undefined);
+      stopRetained();
       if (broker.remote === remote) broker.remote = undefined;
       attached.get(pubsub)?.delete(realm.name);
       pubsub.releaseRealm(realm.name);

@@ -17,7 +17,7 @@
  */
 
 import { randomInt } from 'node:crypto';
-import type { KV, KvEntry } from 'nats';
+import type { KV, KvEntry, QueuedIterator } from 'nats';
 import { UriIndex } from '../matching/uri-index.js';
 import type { MatchPolicy } from '../protocol/uri.js';
 import { ErrorUri, WampError } from '../protocol/errors.js';
@@ -49,7 +49,10 @@ export interface Claim {
   callees: ClusterCallee[];
 }
 
-/** Whether a callee's node is alive with the incarnation the entry was made by (membership.ts). */
+/**
+ * Whether a callee's node is alive with the incarnation the entry was made by (membership.ts); for
+ * the store, which drops and takes over only what is known to be dead: whether it may still be.
+ */
 export type CalleeLiveness = (callee: ClusterCallee) => boolean;
 
 const MATCH_CODE: Record<MatchPolicy, string> = { exact: 'x', prefix: 'p', wildcard: 'w' };
@@ -156,6 +159,41 @@ export class RegistryStore {
     throw new WampError(ErrorUri.networkFailure, 'the cluster registry is busy: try again');
   }
 
+  /**
+   * Puts this node's callees of one registration back after an outage (design §3.6 "Reconnect"):
+   * into the registration with the same id, or re-creating it under that id when the key is empty
+   * (NATS lost the bucket, or peers purged this node while it was cut off). Other callees listed
+   * there stay, live or not: right after a reconnect this node may not have heard its peers yet,
+   * and the janitor's sweep removes the dead ones. A registration of the URI under another id
+   * that lists any other node's callee was written first (the lower revision) and wins: 'lost'.
+   */
+  async reassert(registration: Omit<Claim, 'callees'>, own: ClusterCallee[]): Promise<'kept' | 'lost'> {
+    const key = claimKey(registration.realm, registration.uri, registration.match);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const entry = await this.kv.get(key);
+      const existing = entry === null ? undefined : decodeClaim(entry);
+      try {
+        if (existing !== undefined && existing.regId === registration.regId) {
+          const missing = own.filter((o) => !existing.callees.some((c) => c.node === o.node && c.session === o.session && c.incarnation === o.incarnation));
+          if (missing.length === 0) return 'kept';
+          // An older entry of the same session (a previous incarnation) makes way for the current one.
+          const kept = existing.callees.filter((c) => !missing.some((o) => o.node === c.node && o.session === c.session));
+          await this.kv.update(key, encodeClaim({ ...existing, callees: [...kept, ...missing] }), entry!.revision);
+          return 'kept';
+        }
+        if (existing !== undefined && existing.callees.some((c) => c.node !== own[0]?.node)) return 'lost';
+        const claim: Claim = { ...registration, callees: own };
+        if (entry === null) await this.kv.create(key, encodeClaim(claim));
+        else await this.kv.update(key, encodeClaim(claim), entry.revision);
+        return 'kept';
+      } catch (error) {
+        if (!isCasConflict(error)) throw error;
+        await backoff(attempt);
+      }
+    }
+    throw new WampError(ErrorUri.networkFailure, 'the cluster registry is busy: try again');
+  }
+
   /** One callee leaves (UNREGISTER, or its session ended). */
   leave(realm: string, uri: string, match: MatchPolicy, node: string, session: number): ReturnType<RegistryStore['remove']> {
     return this.remove(claimKey(realm, uri, match), (c) => c.node === node && c.session === session);
@@ -209,10 +247,88 @@ export class RegistryView {
 
   /** Registrations that list a callee on `node` (to clean up after it died). */
   keysWithNode(node: string): string[] {
-    return [...this.byKey].filter(([, claim]) => claim.callees.some((c) => c.node === node)).map(([key]) => key);
+    return this.keysWhere((c) => c.node === node);
+  }
+
+  /** Registrations that list a callee `test` selects. */
+  keysWhere(test: (callee: ClusterCallee) => boolean): string[] {
+    return [...this.byKey].filter(([, claim]) => claim.callees.some(test)).map(([key]) => key);
+  }
+
+  /** Drops every registration whose key `keep` rejects; returns their keys. */
+  retainOnly(keep: (key: string) => boolean): string[] {
+    const dropped = [...this.byKey.keys()].filter((key) => !keep(key));
+    for (const key of dropped) {
+      const claim = this.byKey.get(key)!;
+      this.byKey.delete(key);
+      this.realms.get(claim.realm)?.delete(claim.uri, claim.match);
+    }
+    return dropped;
   }
 
   get size(): number {
     return this.byKey.size;
+  }
+}
+
+/**
+ * Follows the bucket into a view, telling `changed` each key that changed. {@link start} reads the
+ * whole table again: at start-up, and after each reconnect, because a NATS restart ends the old
+ * watch (its consumer is gone) and may have lost the bucket with every entry in it, so keys the
+ * view still holds but the bucket no longer has are dropped then.
+ */
+/** How long the initial read of the registry may take before the watch is started again. */
+const INITIAL_READ_MS = 10_000;
+
+export class RegistryFollower {
+  private watch: QueuedIterator<KvEntry> | undefined;
+
+  constructor(
+    private readonly kv: KV,
+    private readonly view: RegistryView,
+    private readonly changed: (key: string) => void,
+    private readonly failed: (error: unknown) => void,
+  ) {}
+
+  /**
+   * (Re)starts the watch; resolves once the view holds the bucket as it is now. Rejects after
+   * `withinMs` without the end of the initial read (the client does not always signal it, e.g. when
+   * its consumer was reset meanwhile), so the caller can start again.
+   */
+  async start(withinMs = INITIAL_READ_MS): Promise<void> {
+    this.watch?.stop();
+    this.watch = undefined;
+    let seen: Set<string> | undefined = new Set<string>();
+    let initialized!: () => void;
+    const ready = new Promise<void>((resolve) => (initialized = resolve));
+    const watch = await this.kv.watch({ key: 'c.>', initializedFn: () => initialized() });
+    this.watch = watch;
+    void (async () => {
+      for await (const entry of watch) {
+        seen?.add(entry.key);
+        this.view.apply(entry);
+        this.changed(entry.key);
+      }
+    })().catch(this.failed);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), withinMs)));
+    const outcome = await Promise.race([ready, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      if (this.watch === watch) this.stop();
+      throw new Error(`the registry watch did not finish its initial read within ${withinMs} ms`);
+    }
+    // The client may signal `initialized` before the loop has taken the entries already queued;
+    // they are taken in microtasks, so after one turn of the event loop the view has them all.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.watch !== watch) return;
+    const snapshot = seen;
+    seen = undefined;
+    for (const key of this.view.retainOnly((key) => snapshot.has(key))) this.changed(key);
+  }
+
+  stop(): void {
+    this.watch?.stop();
+    this.watch = undefined;
   }
 }

@@ -21,7 +21,7 @@
 
 import type { Subscription } from 'nats';
 import type { Realm } from '../../realms/realm.js';
-import { CALLEE_GONE, type Dealer, type DealerRemote, type InvokePolicy, type MirroredCallee } from '../dealer.js';
+import { CALLEE_GONE, type Callee, type Dealer, type DealerRemote, type InvokePolicy, type MirroredCallee } from '../dealer.js';
 import { ErrorUri, WampError } from '../protocol/errors.js';
 import { MessageType, type Interrupt, type Invocation } from '../protocol/messages.js';
 import type { MatchPolicy } from '../protocol/uri.js';
@@ -38,7 +38,14 @@ export interface RealmRpcLink {
   membershipChanged(change: MembershipChange): void;
   /** A key of the registration table changed (already applied to runtime.view). */
   registryChanged(key: string): void;
+  /** NATS is back and runtime.view current again: re-assert this node's callees (design §3.6). */
+  recovered(): void;
 }
+
+/** The UNREGISTERED reason (and log line) when re-assertion finds the URI taken meanwhile. */
+const LOST_REASON = 'registered on another node while this node was cut off from the cluster';
+/** After a failed re-assertion (KV trouble), the next attempt. */
+const RECONCILE_RETRY_MS = 1000;
 
 export function attachRpc(runtime: ClusterRuntime, realm: Realm): RealmRpcLink {
   return new RealmRpc(runtime, realm, RpcTransport.of(runtime));
@@ -102,6 +109,14 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
   private readonly callers = new Map<string, ProxyCaller>();
   /** The registry's registrations of this realm as last mirrored, by key. */
   private readonly mirrored = new Map<string, Claim>();
+  /** Local REGISTERs written to the registry that the dealer has not added yet: `key#session`. */
+  private readonly joining = new Set<string>();
+  /** One reconciliation at a time; `again` when more was asked for while it ran. */
+  private reconciling: Promise<void> | undefined;
+  private again = false;
+  /** Until then a REGISTER waits, so that every node has re-asserted its callees first. */
+  private holdUntil = 0;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly runtime: ClusterRuntime, private readonly realm: Realm, private readonly transport: RpcTransport) {
     this.name = realm.name;
@@ -110,9 +125,12 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
     transport.add(this);
     this.dealer.remote = this;
     for (const key of this.keysWith([this.self, ...runtime.node.membership.alivePeers().map((p) => p.node)])) this.registryChanged(key);
+    // Once every live peer has been heard, entries of nodes that never beat again are swept.
+    this.sweepTimer = setTimeout(() => this.sweep(), runtime.config.deadAfterMs).unref();
   }
 
   detach(): void {
+    clearTimeout(this.sweepTimer);
     if (this.dealer.remote === this) this.dealer.remote = undefined;
     for (const peer of [...this.proxies.values(), ...this.callers.values()]) this.dealer.detach(peer);
     this.proxies.clear();
@@ -123,17 +141,26 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
   // ----- the registry -----
 
   async join(session: RoutedPeer, procedure: string, match: MatchPolicy, invoke: InvokePolicy, concurrency: number, discloseCaller: boolean): Promise<{ id: number; created: boolean }> {
+    // Right after an outage a new claim could take a URI from a callee not yet re-asserted.
+    const held = this.holdUntil - Date.now();
+    if (held > 0) await new Promise((resolve) => setTimeout(resolve, held));
     // Without NATS there is no compare-and-set, and a KV request would only time out later.
     if (!this.runtime.connected) throw new WampError(ErrorUri.networkFailure, 'the cluster cannot be reached: try again');
-    const callee: ClusterCallee = {
-      node: this.self, incarnation: this.runtime.node.incarnation, session: session.id, concurrency, discloseCaller,
-      authid: session.authid, authrole: session.authrole, features: CALLEE_FEATURES.filter((f) => session.hasFeature('callee', f)),
-    };
-    const { claim, created } = await this.runtime.store.join(this.name, procedure, match, invoke, callee);
-    // Once the dealer has added the callee (right after this resolves), put it where the registry
-    // has it, in case the watch already delivered later joins.
-    setImmediate(() => this.registryChanged(claimKey(this.name, procedure, match)));
-    return { id: claim.regId, created };
+    const callee = this.entryFor(session, concurrency, discloseCaller);
+    const key = claimKey(this.name, procedure, match);
+    const joining = `${key}#${session.id}`;
+    this.joining.add(joining);
+    try {
+      const { claim, created } = await this.runtime.store.join(this.name, procedure, match, invoke, callee);
+      return { id: claim.regId, created };
+    } finally {
+      // Once the dealer has added the callee (right after this resolves), put it where the registry
+      // has it, in case the watch already delivered later joins.
+      setImmediate(() => {
+        this.joining.delete(joining);
+        this.registryChanged(key);
+      });
+    }
   }
 
   leave(session: RoutedPeer, procedure: string, match: MatchPolicy): void {
@@ -148,11 +175,13 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
     if (claim === undefined || claim.realm !== this.name) {
       if (before === undefined) return;
       this.mirrored.delete(key);
+      if (this.lostOwnCallee(before, undefined)) this.reconcile();
       this.dealer.mirror(before.uri, before.match, before.invoke, before.regId, []);
       this.releaseUnlisted(before);
       return;
     }
     this.mirrored.set(key, claim);
+    if (before !== undefined && this.lostOwnCallee(before, claim)) this.reconcile();
     const callees = claim.callees.filter((c) => this.runtime.view.isLive(c) && (c.node !== this.self || c.incarnation === this.runtime.node.incarnation));
     this.dealer.mirror(claim.uri, claim.match, claim.invoke, claim.regId, callees.map((c) => this.mirroredCallee(c)).filter((c) => c !== undefined));
     if (before !== undefined) this.releaseUnlisted(before);
@@ -200,7 +229,9 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
     if (change.kind === 'down' || change.kind === 'restarted') {
       this.forgetNode(change.node);
       const dead = change.kind === 'down' ? change.incarnation : change.previous;
-      if (this.runtime.node.membership.isJanitor()) this.removeFromRegistry(change.node, dead);
+      // Cut off from NATS, this node sees every peer go silent: it must not purge them (a request
+      // buffered by the client would run after the reconnect); the sweep after recovery does.
+      if (this.runtime.connected && this.runtime.node.membership.isJanitor()) this.removeFromRegistry(change.node, dead);
     }
     // Entries of a node that just became live (or whose old incarnation died) change meaning.
     for (const key of this.keysWith([change.node])) this.registryChanged(key);
@@ -227,6 +258,119 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
     for (const key of this.keysWith([node])) {
       this.runtime.store.remove(key, (c) => c.node === node && c.incarnation === incarnation).catch((error: unknown) => {
         this.runtime.logger.warn('cluster.cleanup_failed', { node: this.self, dead: node, key, error: String(error) });
+      });
+    }
+  }
+
+  // ----- recovery after an outage (design §3.6 "Reconnect") -----
+
+  recovered(): void {
+    const { heartbeatMs, deadAfterMs } = this.runtime.config;
+    this.holdUntil = Date.now() + 2 * heartbeatMs;
+    this.reconcile();
+    // By then every live peer has been heard again: what is still listed for a silent node is stale.
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = setTimeout(() => this.sweep(), deadAfterMs).unref();
+  }
+
+  /** Whether `after` no longer lists a callee of this node that `before` did and the dealer still has. */
+  private lostOwnCallee(before: Claim, after: Claim | undefined): boolean {
+    const { incarnation } = this.runtime.node;
+    return before.callees.some((c) => c.node === this.self && c.incarnation === incarnation
+      && !after?.callees.some((a) => a.node === c.node && a.session === c.session && after.regId === before.regId)
+      && this.localCallee(before.regId, c.session) !== undefined);
+  }
+
+  private localCallee(regId: number, session: number): Callee | undefined {
+    return this.dealer.getRegistration(regId)?.callees.find((c) => !c.mirrored && c.session.id === session);
+  }
+
+  /**
+   * Makes the registry agree with this node's dealer, which is authoritative for its own callees:
+   * each local callee the registry lacks is re-asserted (under its registration's id), and each
+   * entry of this node without a local callee (an UNREGISTER whose leave failed during an outage, an
+   * older incarnation) is removed.
+   */
+  private reconcile(): void {
+    if (this.reconciling !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.reconciling = (async () => {
+      do {
+        this.again = false;
+        if (!this.runtime.connected || this.dealer.remote !== this) return;
+        await this.reassertOwn();
+        await this.removeStaleOwn();
+      } while (this.again);
+    })().catch((error: unknown) => {
+      this.runtime.logger.warn('cluster.reassert_failed', { node: this.self, realm: this.name, error: String(error), retryInMs: RECONCILE_RETRY_MS });
+      setTimeout(() => this.reconcile(), RECONCILE_RETRY_MS).unref();
+    }).finally(() => (this.reconciling = undefined));
+  }
+
+  private async reassertOwn(): Promise<void> {
+    const byRegistration = new Map<number, Callee[]>();
+    for (const callee of this.dealer.calleeList()) {
+      if (callee.mirrored) continue;
+      const group = byRegistration.get(callee.registration.id);
+      if (group === undefined) byRegistration.set(callee.registration.id, [callee]);
+      else group.push(callee);
+    }
+    for (const callees of byRegistration.values()) {
+      const { id, uri, match, invoke, created } = callees[0]!.registration;
+      const key = claimKey(this.name, uri, match);
+      const listed = this.runtime.view.claimAt(key);
+      const entries = callees.map((c) => this.entryFor(c.session, c.concurrency, c.discloseCaller));
+      if (listed?.regId === id && entries.every((e) => listed.callees.some((c) => c.node === e.node && c.session === e.session && c.incarnation === e.incarnation))) continue;
+      const outcome = await this.runtime.store.reassert({ regId: id, realm: this.name, uri, match, invoke, created }, entries);
+      if (outcome === 'lost') this.revokeLost(callees, key);
+    }
+  }
+
+  /** A local callee's entry in the registry. */
+  private entryFor(session: RoutedPeer, concurrency: number, discloseCaller: boolean): ClusterCallee {
+    return {
+      node: this.self, incarnation: this.runtime.node.incarnation, session: session.id, concurrency, discloseCaller,
+      authid: session.authid, authrole: session.authrole, features: CALLEE_FEATURES.filter((f) => session.hasFeature('callee', f)),
+    };
+  }
+
+  /**
+   * Another node registered the URI while this node's callees were not listed (purged while it was
+   * cut off): that registration came first and wins; these callees are revoked, with an UNREGISTERED
+   * to those that announced `registration_revocation`.
+   */
+  private revokeLost(callees: Callee[], key: string): void {
+    for (const callee of callees) {
+      this.runtime.logger.warn('cluster.registration_lost', {
+        node: this.self, realm: this.name, procedure: callee.registration.uri, registration: callee.registration.id, session: callee.session.id,
+        reason: LOST_REASON, announced: callee.session.hasFeature('callee', 'registration_revocation'),
+      });
+      this.dealer.revoke(callee, LOST_REASON);
+    }
+    this.registryChanged(key);
+  }
+
+  private async removeStaleOwn(): Promise<void> {
+    const { incarnation } = this.runtime.node;
+    const stale = (key: string, claim: Claim) => (c: ClusterCallee) => c.node === this.self
+      && (c.incarnation !== incarnation || (this.localCallee(claim.regId, c.session) === undefined && !this.joining.has(`${key}#${c.session}`)));
+    for (const key of this.keysWith([this.self])) {
+      const claim = this.runtime.view.claimAt(key);
+      if (claim === undefined || !claim.callees.some(stale(key, claim))) continue;
+      await this.runtime.store.remove(key, stale(key, claim));
+    }
+  }
+
+  /** The janitor removes what is still listed for nodes that did not come back. */
+  private sweep(): void {
+    if (!this.runtime.connected || !this.runtime.node.membership.isJanitor()) return;
+    const gone = (c: ClusterCallee) => c.node !== this.self && !this.runtime.view.isLive(c);
+    for (const key of this.runtime.view.keysWhere(gone)) {
+      if (this.runtime.view.claimAt(key)?.realm !== this.name) continue;
+      this.runtime.store.remove(key, gone).catch((error: unknown) => {
+        this.runtime.logger.warn('cluster.cleanup_failed', { node: this.self, key, error: String(error) });
       });
     }
   }

@@ -38,6 +38,20 @@ describe('cluster membership (fake clock)', () => {
     expect(m.isAlive('b')).to.equal(true);
   });
 
+  it('entries are known gone only for a node declared dead or restarted, never for one not heard yet', () => {
+    expect(m.knownGone('b', 'b1'), 'never heard').to.equal(false);
+    expect(m.liveIncarnation('b'), 'but not routed to').to.equal(undefined);
+    m.heartbeat(beat('b', 'b1', 0), 0);
+    expect(m.knownGone('b', 'b1')).to.equal(false);
+    m.tick(DEAD_AFTER + 1);
+    expect(m.knownGone('b', 'b1'), 'declared dead').to.equal(true);
+    m.heartbeat(beat('b', 'b1', 0), 9000);
+    expect(m.knownGone('b', 'b1'), 'back').to.equal(false);
+    m.heartbeat(beat('b', 'b2', 9500), 9600);
+    expect(m.knownGone('b', 'b1'), 'an older incarnation').to.equal(true);
+    expect(m.knownGone('b', 'b2')).to.equal(false);
+  });
+
   it('a new incarnation means a restart, alive or dead before', () => {
     m.heartbeat(beat('b', 'b1', 0), 0);
     expect(m.heartbeat(beat('b', 'b2', 500), 600)).to.deep.equal([{ kind: 'restarted', node: 'b', previous: 'b1', incarnation: 'b2' }]);

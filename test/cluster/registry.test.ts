@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { connect, StorageType, type KV, type NatsConnection } from 'nats';
-import { claimKey, RegistryStore, RegistryView, type ClusterCallee } from '../../router/cluster/registry.js';
+import { claimKey, RegistryFollower, RegistryStore, RegistryView, type ClusterCallee } from '../../router/cluster/registry.js';
 import { WampError } from '../../router/protocol/errors.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { waitFor } from '../helpers/wait.js';
@@ -142,5 +142,67 @@ describe('cluster registry (KV claims, against nats-server)', function () {
     await waitFor(() => view.size === 2, { what: 'the delete in the view' });
     expect(view.keysWithNode('w')).to.deep.equal([claimKey('realm1', 'com..add', 'wildcard')]);
     watch.stop();
+  });
+
+  describe('after an outage', () => {
+    const registration = (regId: number, invoke: 'single' | 'roundrobin' = 'single') =>
+      ({ regId, realm: 'realm1', uri: 'com.add', match: 'exact' as const, invoke, created: '2026-01-01T00:00:00.000Z' });
+
+    it('re-asserting puts a node\'s callees back under their id: re-created, joined, or left alone when listed', async () => {
+      const [kv] = await kvs(1);
+      const store = new RegistryStore(kv!, isLive);
+      const key = claimKey('realm1', 'com.add', 'exact');
+      expect(await store.reassert(registration(77, 'roundrobin'), [callee('a', 1)])).to.equal('kept');
+      expect((await kv!.get(key))!.json<{ regId: number }>().regId).to.equal(77);
+      // Another node's callee stays, even one not (yet) heard alive again: the sweep decides that.
+      dead.add('b');
+      expect(await store.reassert(registration(77, 'roundrobin'), [callee('b', 2)])).to.equal('kept');
+      dead.clear();
+      const revision = (await kv!.get(key))!.revision;
+      expect(await store.reassert(registration(77, 'roundrobin'), [callee('a', 1)])).to.equal('kept');
+      expect((await kv!.get(key))!.revision, 'no write when already listed').to.equal(revision);
+      // A new incarnation's entry replaces the old one of the same session.
+      expect(await store.reassert(registration(77, 'roundrobin'), [callee('a', 1, 'a-2')])).to.equal('kept');
+      const listed = (await kv!.get(key))!.json<{ callees: ClusterCallee[] }>().callees;
+      expect(listed.map((c) => `${c.node}/${c.session}/${c.incarnation}`)).to.deep.equal(['b/2/b-1', 'a/1/a-2']);
+    });
+
+    it('re-asserting loses to another id holding the URI with another node\'s callee, and takes over one of its own old entries', async () => {
+      const [kv] = await kvs(1);
+      const store = new RegistryStore(kv!, isLive);
+      const { claim } = await store.join('realm1', 'com.add', 'exact', 'single', callee('b', 2));
+      expect(await store.reassert(registration(77), [callee('a', 1)])).to.equal('lost');
+      await store.leave('realm1', 'com.add', 'exact', 'b', 2);
+      await store.join('realm1', 'com.add', 'exact', 'single', callee('a', 9, 'a-0'));
+      expect(await store.reassert(registration(77), [callee('a', 1)])).to.equal('kept');
+      const now = (await kv!.get(claimKey('realm1', 'com.add', 'exact')))!.json<{ regId: number; callees: ClusterCallee[] }>();
+      expect(now.regId).to.equal(77).and.not.equal(claim.regId);
+      expect(now.callees.map((c) => c.session)).to.deep.equal([1]);
+    });
+
+    it('the follower reads the table again after the bucket was lost, dropping what is no longer there', async () => {
+      const [kv, watcherKv] = await kvs(2);
+      const store = new RegistryStore(kv!, isLive);
+      const view = new RegistryView(isLive);
+      const changed: string[] = [];
+      const follower = new RegistryFollower(watcherKv!, view, (key) => changed.push(key), (error) => { throw error; });
+      await store.join('realm1', 'com.gone', 'exact', 'single', callee('a', 1));
+      await store.join('realm1', 'com.kept', 'exact', 'single', callee('a', 2));
+      await follower.start();
+      expect(view.size).to.equal(2);
+      // What a NATS restart does to a memory bucket: gone, then re-created empty by a node.
+      const nc = connections[0]!;
+      await (await nc.jetstreamManager()).streams.delete(`KV_reg_test_${bucket}`);
+      const recreated = await nc.jetstream().views.kv(`reg_test_${bucket}`, { history: 1, storage: StorageType.Memory });
+      await new RegistryStore(recreated, isLive).reassert({ regId: 5, realm: 'realm1', uri: 'com.kept', match: 'exact', invoke: 'single', created: '' }, [callee('a', 2)]);
+      changed.length = 0;
+      await follower.start();
+      expect(view.size).to.equal(1);
+      expect(view.get('realm1', 'com.kept', 'exact')?.regId).to.equal(5);
+      expect(changed).to.include.members([claimKey('realm1', 'com.gone', 'exact'), claimKey('realm1', 'com.kept', 'exact')]);
+      await store.join('realm1', 'com.new', 'exact', 'single', callee('b', 3));
+      await waitFor(() => view.size === 2, { what: 'the new watch follows changes' });
+      follower.stop();
+    });
   });
 });

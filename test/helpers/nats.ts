@@ -28,6 +28,11 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** The JetStream store directory, to restart a server on the same data. */
   storeDir: string;
+  /**
+   * Stops this server if it still runs and starts another on the same port and options: with a
+   * fresh store (what a restart of memory buckets looks like), or on this one with `keepStore`.
+   */
+  restart(options?: { keepStore?: boolean }): Promise<NatsServer>;
 }
 
 export interface NatsServerOptions {
@@ -63,22 +68,32 @@ export async function startNats(options: NatsServerOptions = {}): Promise<NatsSe
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const portsFile = () => readdirSync(portsDir).find((name) => name.endsWith('.ports'));
+  // The file appears before its content is written: wait until it parses.
+  let ports: { nats: string[] } | undefined;
+  const readPorts = () => {
+    const name = readdirSync(portsDir).find((file) => file.endsWith('.ports'));
+    try {
+      ports = name === undefined ? undefined : (JSON.parse(readFileSync(join(portsDir, name), 'utf8')) as { nats: string[] });
+    } catch {
+      ports = undefined;
+    }
+    return ports !== undefined;
+  };
   try {
-    await waitFor(() => portsFile() !== undefined || child.exitCode !== null, { timeoutMs: 10_000, what: 'nats-server ports file' });
+    await waitFor(() => readPorts() || child.exitCode !== null, { timeoutMs: 10_000, what: 'nats-server ports file' });
   } catch (error) {
     child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}\n${stderr}`);
   }
-  if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}:\n${stderr}`);
-  const ports = JSON.parse(readFileSync(join(portsDir, portsFile()!), 'utf8')) as { nats: string[] };
+  if (child.exitCode !== null || ports === undefined) throw new Error(`nats-server exited with ${child.exitCode}:\n${stderr}`);
+  const { nats: urls } = ports;
   rmSync(portsDir, { recursive: true, force: true });
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
   };
   return {
-    url: ports.nats[0]!,
+    url: urls[0]!,
     pid: child.pid!,
     storeDir,
     stop: async (removeStore = true) => {
@@ -86,5 +101,10 @@ export async function startNats(options: NatsServerOptions = {}): Promise<NatsSe
       if (removeStore && options.storeDir === undefined) rmSync(storeDir, { recursive: true, force: true });
     },
     kill: () => end('SIGKILL'),
+    restart: async ({ keepStore = false } = {}) => {
+      await end('SIGTERM');
+      const port = Number(new URL(urls[0]!).port);
+      return startNats({ ...options, port, storeDir: keepStore ? storeDir : undefined });
+    },
   };
 }
