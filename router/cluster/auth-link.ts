@@ -26,7 +26,7 @@ import { RequestStrategy, type KV, type KvEntry, type Msg } from 'nats';
 import type { Realm } from '../../realms/realm.js';
 import { applyAuthEvent, type AuthEvent } from '../../auth/auth-journal.js';
 import type { IssuedRecord } from '../../auth/issued.js';
-import type { ClusterRuntime } from './index.js';
+import type { ClusterContext } from './context.js';
 import { authSyncSubject, decodeToken, encodeToken } from './subjects.js';
 
 /** Writes that failed (NATS unreachable) are retried this often, and at most this many are kept. */
@@ -45,7 +45,7 @@ interface Write {
 /** Sessions closed per applied revision, kept for this many revisions (answers to `settle`). */
 const CLOSED_KEPT = 1024;
 
-export async function attachAuth(runtime: ClusterRuntime, realm: Realm, kv: KV): Promise<RealmAuthLink> {
+export async function attachAuth(runtime: ClusterContext, realm: Realm, kv: KV): Promise<RealmAuthLink> {
   const state = realm.sharedAuthState;
   const prefix = encodeToken(realm.name);
   const keyOf = (kind: string, authid: string, rest = '') => `${prefix}.${kind}.${encodeToken(authid)}${rest}`;

@@ -24,6 +24,7 @@ import { attachRpc, type RealmRpcLink } from './rpc-link.js';
 import { attachMeta, type RealmMetaLink } from './meta-link.js';
 import { attachAuth, type RealmAuthLink } from './auth-link.js';
 import type { ClusterPubSub } from './pubsub.js';
+import type { ClusterContext } from './context.js';
 
 export interface ClusterStatus {
   node: string;
@@ -33,7 +34,7 @@ export interface ClusterStatus {
   registrations: number;
 }
 
-export class ClusterRuntime {
+export class ClusterRuntime implements ClusterContext {
   readonly store: RegistryStore;
   readonly view: RegistryView;
   readonly pubsub: ClusterPubSub;

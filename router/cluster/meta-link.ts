@@ -21,10 +21,11 @@ import type { MetaAnswer, MetaRequest, SessionInfo } from '../../realms/meta/ses
 import { RegistrationEvents } from '../../realms/meta/registration-meta.js';
 import { SubscriptionMeta } from '../../realms/meta/subscription-meta.js';
 import type { MetaKind } from '../../realms/meta/visibility.js';
-import type { ClusterRuntime } from './index.js';
+import type { ClusterContext } from './context.js';
 import { clusterCbor } from './envelope.js';
 import type { Claim, ClusterCallee } from './registry.js';
 import { metaSubject } from './subjects.js';
+import type { MetaChannel } from './meta-channel.js';
 import { isSubscriptionQuestion, linkSubscriptionMeta, type SubscriptionQuestion } from './subscription-meta-link.js';
 
 // The events' CBOR options: binary and big integers in authextra survive the trip.
@@ -47,17 +48,6 @@ interface RaisedNotice {
 
 type MetaMessage = MetaRequest | SubscriptionQuestion | JoinedNotice | RaisedNotice;
 
-/** The realm's meta subject as the meta API's parts use it. */
-export interface MetaChannel {
-  /** This node's id. */
-  readonly node: string;
-  /** Every other live node's answer that arrived in time (a missing one is logged and counted). */
-  ask<R extends { op: string }>(request: R): Promise<unknown[]>;
-  /** Tells every other node; dropped while NATS is unreachable. */
-  tell<N extends { op: string }>(notice: N): void;
-  /** Tells every other node's subscribers of a meta event raised here. */
-  raised(kind: MetaKind, topic: string, uri: string, args: unknown[]): void;
-}
 
 const EVENTS: Record<MetaKind, Set<string>> = {
   registration: new Set(['on_create', 'on_register', 'on_unregister', 'on_delete'].map((e) => `wamp.registration.${e}`)),
@@ -82,7 +72,7 @@ export interface RealmMetaLink {
   registryChanged(key: string): void;
 }
 
-export function attachMeta(runtime: ClusterRuntime, realm: Realm): RealmMetaLink {
+export function attachMeta(runtime: ClusterContext, realm: Realm): RealmMetaLink {
   const subject = metaSubject(runtime.node.scheme, realm.name);
   const nc = runtime.node.data;
   let partialAnswers = 0;
@@ -188,7 +178,7 @@ export function attachMeta(runtime: ClusterRuntime, realm: Realm): RealmMetaLink
  * cannot say it any more): by the janitor that sees them go. The registrations last seen are kept
  * by reference, to know what a changed key held.
  */
-function registryEvents(runtime: ClusterRuntime, realm: Realm, events: RegistrationEvents): (key: string) => void {
+function registryEvents(runtime: ClusterContext, realm: Realm, events: RegistrationEvents): (key: string) => void {
   const seen = new Map<string, Claim>();
   const { node } = runtime;
   for (const key of [node.node, ...node.membership.alivePeers().map((p) => p.node)].flatMap((n) => runtime.view.keysWithNode(n))) {

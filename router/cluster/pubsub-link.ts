@@ -18,7 +18,7 @@ import type { MatchPolicy } from '../protocol/uri.js';
 import type { Realm } from '../../realms/realm.js';
 import { decodeEnvelope, encodeEnvelope, type EventEnvelope } from './envelope.js';
 import { encodeToken } from './subjects.js';
-import type { ClusterRuntime } from './index.js';
+import type { ClusterContext } from './context.js';
 import type { MembershipChange } from './membership.js';
 import { ENVELOPE_ALLOWANCE_BYTES } from './node.js';
 import { ClusterPubSub, type InterestKey } from './pubsub.js';
@@ -31,7 +31,7 @@ export interface RealmPubSubLink {
 /** The brokers of the attached realms, by realm name, for each runtime's ClusterPubSub. */
 const attached = new WeakMap<ClusterPubSub, Map<string, Broker>>();
 
-export function createPubSub(runtime: ClusterRuntime): ClusterPubSub {
+export function createPubSub(runtime: ClusterContext): ClusterPubSub {
   const brokers = new Map<string, Broker>();
   const pubsub = new ClusterPubSub(runtime.node.data, runtime.node.scheme, (interest, event) => {
     const broker = brokers.get(interest.realm);
@@ -42,7 +42,7 @@ export function createPubSub(runtime: ClusterRuntime): ClusterPubSub {
 }
 
 /** Hands one inbound event to the broker; a failure is logged, never thrown into the NATS client. */
-function deliver(runtime: ClusterRuntime, broker: Broker, interest: InterestKey, event: EventEnvelope): void {
+function deliver(runtime: ClusterContext, broker: Broker, interest: InterestKey, event: EventEnvelope): void {
   const fail = (error: unknown) => runtime.logger.limited('cluster.event_failed', { node: runtime.node.node, realm: interest.realm, topic: event.topic, error: String(error) }, 'error');
   try {
     const done = broker.deliverRemote(interest.uri, interest.match, event);
@@ -73,9 +73,9 @@ function retainedKey(realm: string, topic: string): string {
  * again after each reconnect: a NATS restart ends it (and a memory bucket loses what it held; each
  * broker keeps the retained events it already had).
  */
-function followRetained(runtime: ClusterRuntime, realm: Realm): () => void {
+function followRetained(runtime: ClusterContext, realm: Realm): () => void {
   const failed = (error: unknown) => runtime.logger.error('cluster.retain_watch_failed', { node: runtime.node.node, realm: realm.name, error: String(error) });
-  let watch: Awaited<ReturnType<ClusterRuntime['retainKv']['watch']>> | undefined;
+  let watch: Awaited<ReturnType<ClusterContext['retainKv']['watch']>> | undefined;
   let stopped = false;
   const follow = async () => {
     watch?.stop();
@@ -97,7 +97,7 @@ function followRetained(runtime: ClusterRuntime, realm: Realm): () => void {
   };
 }
 
-export function attachPubSub(runtime: ClusterRuntime, realm: Realm): RealmPubSubLink {
+export function attachPubSub(runtime: ClusterContext, realm: Realm): RealmPubSubLink {
   const pubsub = runtime.pubsub;
   const broker = realm.broker;
   const key = (uri: string, match: MatchPolicy): InterestKey => ({ realm: realm.name, uri, match });
@@ -124,7 +124,7 @@ export function attachPubSub(runtime: ClusterRuntime, realm: Realm): RealmPubSub
 }
 
 /** Encodes and sends each publication of `realm`, refusing (counted, logged once) what cannot cross. */
-function publisher(runtime: ClusterRuntime, realm: Realm): BrokerRemote['published'] {
+function publisher(runtime: ClusterContext, realm: Realm): BrokerRemote['published'] {
   const pubsub = runtime.pubsub;
   const maxBytes = realm.broker.limits.maxMessageBytes + ENVELOPE_ALLOWANCE_BYTES;
   let warned = false;

@@ -26,7 +26,7 @@ import { ErrorUri, WampError } from '../protocol/errors.js';
 import { MessageType, type Interrupt, type Invocation } from '../protocol/messages.js';
 import type { MatchPolicy } from '../protocol/uri.js';
 import type { RoutedPeer } from '../peer.js';
-import type { ClusterRuntime } from './index.js';
+import type { ClusterContext } from './context.js';
 import type { MembershipChange } from './membership.js';
 import { CALLEE_FEATURES, ProxyCallee, ProxyCaller } from './proxy-peers.js';
 import { claimKey, type Claim, type ClusterCallee } from './registry.js';
@@ -47,7 +47,7 @@ const LOST_REASON = 'registered on another node while this node was cut off from
 /** After a failed re-assertion (KV trouble), the next attempt. */
 const RECONCILE_RETRY_MS = 1000;
 
-export function attachRpc(runtime: ClusterRuntime, realm: Realm): RealmRpcLink {
+export function attachRpc(runtime: ClusterContext, realm: Realm): RealmRpcLink {
   return new RealmRpc(runtime, realm, RpcTransport.of(runtime));
 }
 
@@ -56,17 +56,17 @@ export function attachRpc(runtime: ClusterRuntime, realm: Realm): RealmRpcLink {
  * by the realms' links and dropped with the last of them.
  */
 class RpcTransport {
-  private static readonly byRuntime = new WeakMap<ClusterRuntime, RpcTransport>();
+  private static readonly byRuntime = new WeakMap<ClusterContext, RpcTransport>();
   private readonly realms = new Map<string, RealmRpc>();
   private readonly subscriptions: Subscription[];
 
-  static of(runtime: ClusterRuntime): RpcTransport {
+  static of(runtime: ClusterContext): RpcTransport {
     let transport = RpcTransport.byRuntime.get(runtime);
     if (transport === undefined) RpcTransport.byRuntime.set(runtime, (transport = new RpcTransport(runtime)));
     return transport;
   }
 
-  private constructor(private readonly runtime: ClusterRuntime) {
+  private constructor(private readonly runtime: ClusterContext) {
     const { data, scheme, node } = runtime.node;
     const receive = (error: Error | null, msg: { data: Uint8Array }) => {
       if (error !== null) return;
@@ -118,7 +118,7 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
   private holdUntil = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly runtime: ClusterRuntime, private readonly realm: Realm, private readonly transport: RpcTransport) {
+  constructor(private readonly runtime: ClusterContext, private readonly realm: Realm, private readonly transport: RpcTransport) {
     this.name = realm.name;
     this.dealer = realm.dealer;
     this.self = runtime.node.node;

@@ -7,7 +7,7 @@
 
 import type { NodeSubscriptions, SubscriptionInfo, SubscriptionMeta, SubscriptionQuery } from '../../realms/meta/subscription-meta.js';
 import { isMatchPolicy } from '../protocol/uri.js';
-import type { MetaChannel } from './meta-link.js';
+import type { MetaChannel } from './meta-channel.js';
 
 /** Which of its subscriptions another node asks about, and whether with their subscribers' session IDs. */
 export interface SubscriptionQuestion {
