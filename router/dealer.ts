@@ -64,6 +64,12 @@ export interface DealerRemote {
   join(session: RoutedPeer, procedure: string, match: MatchPolicy, invoke: InvokePolicy, concurrency: number, discloseCaller: boolean): Promise<{ id: number; created: boolean }>;
   /** A local callee is gone (UNREGISTER, revocation, its session ended). */
   leave(session: RoutedPeer, procedure: string, match: MatchPolicy): void;
+  /**
+   * A CALL found no callee here, but this node's copy of the registry may be a moment behind
+   * another node's REGISTER: read the exact registration of `procedure` from the registry itself.
+   * Resolves true when that brought callees the dealer did not have (the call is matched again).
+   */
+  catchUp?(procedure: string): Promise<boolean>;
 }
 
 export interface Registration {
@@ -338,7 +344,13 @@ export class Dealer {
       }
       const internal = this.internal.get(procedure);
       if (internal) return this.answerInternally(session, message, internal);
-      return then(this.candidates(procedure), (registrations) => this.route(session, message, decision.disclose, registrations));
+      return then(this.candidates(procedure), (registrations) => {
+        const remote = this.remote;
+        if (!remote?.catchUp || registrations.some(([, callees]) => callees.length > 0)) return this.route(session, message, decision.disclose, registrations);
+        return remote.catchUp(procedure).then((found) => found
+          ? then(this.candidates(procedure), (again) => this.route(session, message, decision.disclose, again))
+          : this.route(session, message, decision.disclose, registrations));
+      });
     });
   }
 

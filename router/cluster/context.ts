@@ -4,7 +4,7 @@
  * without the links importing the runtime back.
  */
 
-import type { KV } from 'nats';
+import type { KV, KvEntry } from 'nats';
 import type { ClusterConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ClusterNode } from './node.js';
@@ -25,4 +25,6 @@ export interface ClusterContext {
   readonly connected: boolean;
   /** Called after each reconnect to NATS, once the buckets exist again and the registry view is current. */
   onReconnect(listener: () => void): () => void;
+  /** A registration read from the bucket before the watch brought it; false if the watch was first. */
+  adopt(entry: KvEntry): boolean;
 }

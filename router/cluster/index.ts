@@ -11,7 +11,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { StorageType, type ConnectionOptions, type KV } from 'nats';
+import { StorageType, type ConnectionOptions, type KV, type KvEntry } from 'nats';
 import type { ClusterConfig, RouterConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ClusterCounters } from '../ops/metrics.js';
@@ -64,12 +64,8 @@ export class ClusterRuntime implements ClusterContext {
     this.store = new RegistryStore(node.registry, notGone);
     this.view = new RegistryView(live);
     this.pubsub = createPubSub(this);
-    this.follower = new RegistryFollower(node.registry, this.view, (key) => {
-      for (const link of this.links.values()) {
-        link.rpc.registryChanged(key);
-        link.meta.registryChanged(key);
-      }
-    }, (error) => this.logger.error('cluster.watch_failed', { node: node.node, error: String(error) }));
+    this.follower = new RegistryFollower(node.registry, this.view, (key) => this.registryChanged(key),
+      (error) => this.logger.error('cluster.watch_failed', { node: node.node, error: String(error) }));
     node.onChange((change) => this.membershipChanged(change));
   }
 
@@ -123,6 +119,25 @@ export class ClusterRuntime implements ClusterContext {
     link.rpc.detach();
     link.meta.detach();
     void link.auth.then((auth) => auth.detach(), () => undefined);
+  }
+
+  /**
+   * A registration read from the bucket directly (a CALL that missed, rpc-link.ts catchUp) while
+   * this node's view has none under its key yet: applied as the watch will apply it in a moment.
+   * Returns false when the view got an entry meanwhile (the watch was first).
+   */
+  adopt(entry: KvEntry): boolean {
+    if (this.view.claimAt(entry.key) !== undefined) return false;
+    this.view.apply(entry);
+    this.registryChanged(entry.key);
+    return true;
+  }
+
+  private registryChanged(key: string): void {
+    for (const link of this.links.values()) {
+      link.rpc.registryChanged(key);
+      link.meta.registryChanged(key);
+    }
   }
 
   /**

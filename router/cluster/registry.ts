@@ -102,6 +102,11 @@ export class RegistryStore {
     private readonly isLive: CalleeLiveness,
   ) {}
 
+  /** The stored registration under `key`, read from the bucket itself (not from a watch). */
+  async read(key: string): Promise<KvEntry | null> {
+    return this.kv.get(key);
+  }
+
   /** Adds a callee to the registration of (realm, uri, match), creating or taking it over if needed. */
   async join(realm: string, uri: string, match: MatchPolicy, invoke: InvokePolicy, callee: ClusterCallee): Promise<JoinResult> {
     const key = claimKey(realm, uri, match);

@@ -46,6 +46,8 @@ export interface RealmRpcLink {
 const LOST_REASON = 'registered on another node while this node was cut off from the cluster';
 /** After a failed re-assertion (KV trouble), the next attempt. */
 const RECONCILE_RETRY_MS = 1000;
+/** Registry reads at once per realm for CALLs that found no callee (catchUp). */
+const MAX_CATCH_UPS = 64;
 
 export function attachRpc(runtime: ClusterContext, realm: Realm): RealmRpcLink {
   return new RealmRpc(runtime, realm, RpcTransport.of(runtime));
@@ -109,6 +111,8 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
   private readonly callers = new Map<string, ProxyCaller>();
   /** The registry's registrations of this realm as last mirrored, by key. */
   private readonly mirrored = new Map<string, Claim>();
+  /** Registry reads under way for CALLs that found no callee (catchUp). */
+  private catchUps = 0;
   /** Local REGISTERs written to the registry that the dealer has not added yet: `key#session`. */
   private readonly joining = new Set<string>();
   /** One reconciliation at a time; `again` when more was asked for while it ran. */
@@ -139,6 +143,27 @@ class RealmRpc implements RealmRpcLink, DealerRemote {
   }
 
   // ----- the registry -----
+
+  /**
+   * A CALL found no callee: read the exact registration from the bucket in case this node's copy is
+   * a moment behind a REGISTER on another node (design §3.4, CALL step 1). At most
+   * MAX_CATCH_UPS reads run at once per realm, so calls to procedures that do not exist cannot
+   * turn into a flood of KV reads: beyond that the miss is answered as it is.
+   */
+  async catchUp(procedure: string): Promise<boolean> {
+    if (!this.runtime.connected || this.catchUps >= MAX_CATCH_UPS) return false;
+    const key = claimKey(this.name, procedure, 'exact');
+    if (this.runtime.view.claimAt(key) !== undefined) return false;
+    this.catchUps++;
+    try {
+      const entry = await this.runtime.store.read(key);
+      return entry !== null && entry.operation === 'PUT' && this.runtime.adopt(entry);
+    } catch {
+      return false;
+    } finally {
+      this.catchUps--;
+    }
+  }
 
   async join(session: RoutedPeer, procedure: string, match: MatchPolicy, invoke: InvokePolicy, concurrency: number, discloseCaller: boolean): Promise<{ id: number; created: boolean }> {
     // Right after an outage a new claim could take a URI from a callee not yet re-asserted.

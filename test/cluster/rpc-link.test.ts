@@ -120,6 +120,20 @@ describe('cluster RPC: calls across nodes (autobahn-js, against nats-server)', f
     for (let i = 0; i < 4; i++) expect(await within(caller.session.call('com.x.stale'), `call ${i}`)).to.equal('n0');
   });
 
+  it('a CALL that finds no callee reads the registration from the registry before no_such_procedure (its copy may lag)', async () => {
+    // Node b stops following the registry, so only the read-through can know of the REGISTER on a.
+    const follower = (node(1).router.cluster as unknown as { follower: { stop(): void; start(): Promise<void> } }).follower;
+    follower.stop();
+    try {
+      await named(0, 'com.x.fresh');
+      const caller = await connect(node(1));
+      expect(await within(caller.session.call('com.x.fresh'), 'call right after the REGISTER')).to.equal('n0');
+      await expectError(caller.session.call('com.x.nowhere'), 'wamp.error.no_such_procedure', 'a procedure nobody registered');
+    } finally {
+      await follower.start();
+    }
+  });
+
   it('keeps `single` unique across the cluster: a REGISTER on node b after node a has it is refused', async () => {
     await named(0, 'com.x.single');
     const other = await connect(node(1));
