@@ -44,6 +44,8 @@ export class ClusterRuntime implements ClusterContext {
   private readonly follower: RegistryFollower;
   /** Counts reconnects: a recovery still retrying gives way to the next one. */
   private recoveries = 0;
+  /** Set by stop(): a recovery still retrying ends (its NATS connection is closing or closed). */
+  private stopped = false;
 
   private constructor(
     readonly config: ClusterConfig,
@@ -180,6 +182,7 @@ export class ClusterRuntime implements ClusterContext {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     for (const realm of [...this.links.keys()]) this.detach(realm);
     this.follower.stop();
     await this.node.stop();
@@ -208,7 +211,7 @@ export class ClusterRuntime implements ClusterContext {
   private async recover(): Promise<void> {
     const attempt = ++this.recoveries;
     for (;;) {
-      if (attempt !== this.recoveries || !this.connected) return;
+      if (attempt !== this.recoveries || !this.connected || this.stopped) return;
       try {
         await openBuckets(this.node, this.config);
         await this.node.reopen();
@@ -216,7 +219,7 @@ export class ClusterRuntime implements ClusterContext {
         break;
       } catch (error) {
         this.logger.warn('cluster.recovery_retry', { node: this.node.node, error: String(error) });
-        await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS));
+        await new Promise((resolve) => setTimeout(resolve, RECOVERY_RETRY_MS).unref());
       }
     }
     if (attempt !== this.recoveries) return;
