@@ -47,7 +47,7 @@ export interface SubjectScheme {
   prefix: string;
 }
 
-/** `<prefix>.<realm>.e.<E(c1)>.<E(c2)>…`: where an event of `uri` on `realm` is published. */
+/** `<prefix>.r.<realm>.e.<E(c1)>.<E(c2)>…`: where an event of `uri` on `realm` is published. */
 export function eventSubject(scheme: SubjectScheme, realm: string, uri: string): string {
   return `${eventRoot(scheme, realm)}.${uri.split('.').map(encodeToken).join('.')}`;
 }
@@ -78,7 +78,16 @@ export function subscriptionSubject(scheme: SubjectScheme, realm: string, uri: s
 }
 
 function eventRoot(scheme: SubjectScheme, realm: string): string {
-  return `${scheme.prefix}.${encodeToken(realm)}.e`;
+  return `${realmRoot(scheme, realm)}.e`;
+}
+
+/**
+ * `<prefix>.r.<realm>`: the second token says which namespace follows (`r` realms, `n` nodes, `hb`
+ * heartbeats), so no realm name, node id or URI can make one subject stand for another (without
+ * it, realm `n` and topic `rpc` were node `e`'s invocation subject).
+ */
+function realmRoot(scheme: SubjectScheme, realm: string): string {
+  return `${scheme.prefix}.r.${encodeToken(realm)}`;
 }
 
 /** Invocations, progressive chunks and cancels for the callees on `node`. */
@@ -101,10 +110,10 @@ export function heartbeatWildcard(scheme: SubjectScheme): string {
 }
 
 export function metaSubject(scheme: SubjectScheme, realm: string): string {
-  return `${scheme.prefix}.${encodeToken(realm)}.meta`;
+  return `${realmRoot(scheme, realm)}.meta`;
 }
 
 /** Auth changes settled across nodes: "have you applied these revisions?" (router/cluster/auth-link.ts). */
 export function authSyncSubject(scheme: SubjectScheme, realm: string): string {
-  return `${scheme.prefix}.${encodeToken(realm)}.auth`;
+  return `${realmRoot(scheme, realm)}.auth`;
 }

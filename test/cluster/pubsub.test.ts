@@ -81,8 +81,8 @@ describe('cluster pub/sub over NATS subjects (against nats-server)', function ()
     const a = await node();
     const b = await node();
     await b.pubsub.hold(key('com.x'));
-    a.nc.publish('sy.realm1.e.com.x', new TextEncoder().encode('{"not":"cbor"}'));
-    a.nc.publish('sy.realm1.e.com.x', encode('com.x', 1, 'realm2'));
+    a.nc.publish('sy.r.realm1.e.com.x', new TextEncoder().encode('{"not":"cbor"}'));
+    a.nc.publish('sy.r.realm1.e.com.x', encode('com.x', 1, 'realm2'));
     a.pubsub.publish('realm1', 'com.x', encode('com.x', 2));
     await settle(a, b);
     expect(b.received.map((r) => r.n)).to.deep.equal([2]);

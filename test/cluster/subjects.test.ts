@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeToken, encodeToken, eventSubject, subscriptionSubject } from '../../router/cluster/subjects.js';
+import { authSyncSubject, decodeToken, encodeToken, eventSubject, heartbeatSubject, heartbeatWildcard, metaSubject, nodeResultSubject, nodeRpcSubject, subscriptionSubject } from '../../router/cluster/subjects.js';
 import { specMatches } from '../helpers/uri-oracle.js';
 
 const SCHEME = { prefix: 'sy' };
@@ -43,9 +43,26 @@ describe('cluster subjects: URI components as NATS tokens', () => {
   it('an event subject has one token per URI component', () => {
     fc.assert(
       fc.property(URI, (uri) => {
-        expect(eventSubject(SCHEME, 'realm.1', uri).split('.')).to.have.length(3 + uri.split('.').length);
+        expect(eventSubject(SCHEME, 'realm.1', uri).split('.')).to.have.length(4 + uri.split('.').length);
       }),
     );
+  });
+
+  it('no realm, URI or node id makes one kind of subject stand for another (realm n, topic rpc is not node e\'s invocations)', () => {
+    const NAME = fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/);
+    fc.assert(
+      fc.property(NAME, URI, NAME, (realm, uri, node) => {
+        const realmSubjects = [eventSubject(SCHEME, realm, uri), metaSubject(SCHEME, realm), authSyncSubject(SCHEME, realm)];
+        const nodeSubjects = [nodeRpcSubject(SCHEME, node), nodeResultSubject(SCHEME, node), heartbeatSubject(SCHEME, node)];
+        for (const subject of realmSubjects) {
+          expect(nodeSubjects).to.not.include(subject);
+          expect(natsMatches(heartbeatWildcard(SCHEME), subject), subject).to.equal(false);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(eventSubject(SCHEME, 'n', 'rpc')).to.not.equal(nodeRpcSubject(SCHEME, 'e'));
+    expect(metaSubject(SCHEME, 'hb')).to.not.equal(heartbeatSubject(SCHEME, 'meta'));
   });
 
   for (const match of ['exact', 'prefix', 'wildcard'] as const) {
@@ -63,9 +80,9 @@ describe('cluster subjects: URI components as NATS tokens', () => {
   }
 
   it('a prefix subscription needs the local filter only when it ends inside a component', () => {
-    expect(subscriptionSubject(SCHEME, 'r', 'com.app.us', 'prefix')).to.deep.equal({ subject: 'sy.r.e.com.app.>', filter: true });
-    expect(subscriptionSubject(SCHEME, 'r', 'com.app.', 'prefix')).to.deep.equal({ subject: 'sy.r.e.com.app.>', filter: false });
-    expect(subscriptionSubject(SCHEME, 'r', '', 'prefix')).to.deep.equal({ subject: 'sy.r.e.>', filter: false });
-    expect(subscriptionSubject(SCHEME, 'r', 'a..c', 'wildcard').subject).to.equal('sy.r.e.a.*.c');
+    expect(subscriptionSubject(SCHEME, 'r', 'com.app.us', 'prefix')).to.deep.equal({ subject: 'sy.r.r.e.com.app.>', filter: true });
+    expect(subscriptionSubject(SCHEME, 'r', 'com.app.', 'prefix')).to.deep.equal({ subject: 'sy.r.r.e.com.app.>', filter: false });
+    expect(subscriptionSubject(SCHEME, 'r', '', 'prefix')).to.deep.equal({ subject: 'sy.r.r.e.>', filter: false });
+    expect(subscriptionSubject(SCHEME, 'r', 'a..c', 'wildcard').subject).to.equal('sy.r.r.e.a.*.c');
   });
 });
