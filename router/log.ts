@@ -24,6 +24,22 @@ export interface Logger {
   enabled?(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
+/**
+ * The same logger with `fields` on every line (a cluster node's id, so lines from several nodes
+ * can be told apart once collected); a line's own fields come after and win.
+ */
+export function withFields(logger: Logger, fields: LogFields): Logger {
+  const merged = (own?: LogFields): LogFields => (own ? { ...fields, ...own } : fields);
+  return {
+    debug: (event, own) => logger.debug(event, merged(own)),
+    info: (event, own) => logger.info(event, merged(own)),
+    warn: (event, own) => logger.warn(event, merged(own)),
+    error: (event, own) => logger.error(event, merged(own)),
+    limited: (event, own, level) => logger.limited(event, merged(own), level),
+    ...(logger.enabled ? { enabled: (level: Exclude<LogLevel, 'silent'>) => logger.enabled!(level) } : {}),
+  };
+}
+
 /** True unless `logger` says lines at `level` are dropped. */
 export function logs(logger: Logger, level: Exclude<LogLevel, 'silent'>): boolean {
   return logger.enabled?.(level) ?? true;

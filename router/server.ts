@@ -2,7 +2,7 @@ import type { ClusterRuntime } from './cluster/index.js';
 import { Realm } from '../realms/realm.js';
 import type { RouterConfig } from './config.js';
 import type { Limits } from './limits.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, withFields, type Logger } from './log.js';
 import { CloseUri } from './protocol/errors.js';
 import { randomId } from './protocol/ids.js';
 import { Session, type SessionHost } from './session.js';
@@ -76,7 +76,9 @@ export interface RouterStats {
 }
 
 export function createRouter(config: RouterConfig, options: RouterOptions = {}): Router {
-  return new SwitchyardRouter(config, options.logger ?? silentLogger, options);
+  const logger = options.logger ?? silentLogger;
+  // Log lines name the node, so a cluster's lines can be told apart once collected.
+  return new SwitchyardRouter(config, config.cluster ? withFields(logger, { node: config.cluster.node }) : logger, options);
 }
 
 class SwitchyardRouter implements Router, SessionHost {

@@ -77,6 +77,14 @@ describe('cluster options preferLocal and strictConfig (against nats-server)', f
       });
     }
 
+    it('every log line of a node names it, also the lines that are not about the cluster', async () => {
+      const client = await connect(cluster.nodes[1]!);
+      const logs = cluster.nodes[1]!.logs;
+      await waitFor(() => logs.some((line) => line.event === 'session.joined' && line.session === client.session.id), { timeoutMs: 3000, what: 'session.joined at b' });
+      const nodes = new Set(logs.map((line) => line.node));
+      expect([...nodes]).to.deep.equal(['b']);
+    });
+
     it('first and last keep the one cluster-wide order', async () => {
       const uri = 'com.pl.last';
       await calleeOn(1, uri, 'last');
