@@ -18,47 +18,44 @@ async function rpcAt(ctx: Context, c: Cluster, callerUrls: string[], calleeUrls:
   return callFigures(await loadWindow(ctx, c, driving));
 }
 
+type Compared = NonNullable<ScenarioReport['compared']>[number];
+
+/** One external scenario: its load against the given URLs, reported with the figures named. */
+async function measured(name: string, setup: string, pids: number[], run: (c: Cluster) => Promise<Figures>, shown: [string, Compared['unit'], string][]): Promise<ScenarioReport> {
+  const report = newReport(name, setup);
+  const c: Cluster = { nodes: [], workers: [], pids };
+  try {
+    const f = await run(c);
+    report.switchyard = f;
+    report.compared!.push(...shown.map(([metric, unit, key]) => ({ metric, unit, value: num(f, key) })));
+  } finally {
+    await stopAll(c.workers);
+  }
+  return report;
+}
+
 export async function runExternal(ctx: Context): Promise<ScenarioReport[]> {
   const ext = ctx.options.external!;
   const reports: ScenarioReport[] = [];
   const cpu = ext.pids.length > 0 ? `CPU of pids ${ext.pids.join(', ')}` : 'no CPU figures (no --pids)';
   if (ext.callerUrls.length > 0 && ext.calleeUrls.length > 0) {
     log(`  rpc: callers at ${ext.callerUrls.join(' ')}, callees at ${ext.calleeUrls.join(' ')}`);
-    const report = newReport('external rpc', `${ctx.options.callers} callers x ${ctx.options.window} in flight per caller URL (${ext.callerUrls.length}), a roundrobin callee per callee URL (${ext.calleeUrls.length}); ${cpu}`);
-    const c: Cluster = { nodes: [], workers: [], pids: ext.pids };
-    try {
-      const f = await rpcAt(ctx, c, ext.callerUrls, ext.calleeUrls);
-      report.switchyard = f;
-      report.compared!.push(
-        { metric: 'calls/s', unit: 'rate', value: num(f, 'callsPerSecond') },
-        { metric: 'p50 ms', unit: 'ms', value: num(f, 'p50Ms') },
-        { metric: 'p99 ms', unit: 'ms', value: num(f, 'p99Ms') },
-        { metric: 'errors', unit: 'count', value: num(f, 'errors') },
-        { metric: 'calls per CPU-s of --pids', unit: 'rate', value: num(f, 'callsPerCpuSecond') },
-      );
-    } finally {
-      await stopAll(c.workers);
-    }
-    reports.push(report);
+    reports.push(await measured('external rpc',
+      `${ctx.options.callers} callers x ${ctx.options.window} in flight per caller URL (${ext.callerUrls.length}), a roundrobin callee per callee URL (${ext.calleeUrls.length}); ${cpu}`,
+      ext.pids, (c) => rpcAt(ctx, c, ext.callerUrls, ext.calleeUrls), [
+        ['calls/s', 'rate', 'callsPerSecond'], ['p50 ms', 'ms', 'p50Ms'], ['p99 ms', 'ms', 'p99Ms'],
+        ['errors', 'count', 'errors'], ['calls per CPU-s of --pids', 'rate', 'callsPerCpuSecond'],
+      ]));
   }
   if (ext.subscriberUrls.length > 0 && ext.publisherUrl !== undefined) {
-    log(`  fan-out: subscribers at ${ext.subscriberUrls.join(' ')}, publisher at ${ext.publisherUrl}`);
-    const report = newReport('external fan-out', `${ctx.options.fanoutSubscribers} subscribers split over ${ext.subscriberUrls.length} URL(s), 1 publisher at ${ctx.options.fanoutRate} events/s; ${cpu}`);
-    const c: Cluster = { nodes: [], workers: [], pids: ext.pids };
-    try {
-      const f = await fanoutOver(ctx, c, ext.subscriberUrls, ext.publisherUrl);
-      report.switchyard = f;
-      report.compared!.push(
-        { metric: 'events delivered/s', unit: 'rate', value: num(f, 'eventsPerSecond') },
-        { metric: 'p50 ms', unit: 'ms', value: num(f, 'p50Ms') },
-        { metric: 'p99 ms', unit: 'ms', value: num(f, 'p99Ms') },
-        { metric: 'lost', unit: 'count', value: num(f, 'lostEvents') },
-        { metric: 'duplicated', unit: 'count', value: num(f, 'duplicates') },
-      );
-    } finally {
-      await stopAll(c.workers);
-    }
-    reports.push(report);
+    const publisherUrl = ext.publisherUrl;
+    log(`  fan-out: subscribers at ${ext.subscriberUrls.join(' ')}, publisher at ${publisherUrl}`);
+    reports.push(await measured('external fan-out',
+      `${ctx.options.fanoutSubscribers} subscribers split over ${ext.subscriberUrls.length} URL(s), 1 publisher at ${ctx.options.fanoutRate} events/s; ${cpu}`,
+      ext.pids, (c) => fanoutOver(ctx, c, ext.subscriberUrls, publisherUrl), [
+        ['events delivered/s', 'rate', 'eventsPerSecond'], ['p50 ms', 'ms', 'p50Ms'], ['p99 ms', 'ms', 'p99Ms'],
+        ['lost', 'count', 'lostEvents'], ['duplicated', 'count', 'duplicates'],
+      ]));
   }
   for (const report of reports) report.notes.push(`load average at end ${loadavg()[0]!.toFixed(2)}`);
   return reports;
