@@ -1,5 +1,5 @@
 // The helper must load before 'autobahn' itself: it installs the console filter autobahn binds.
-import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
+import { connectAutobahn, OpenClients, type AbClient } from '../helpers/autobahn.js';
 import autobahn from 'autobahn';
 import { expect } from 'chai';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
@@ -30,10 +30,10 @@ describe('cluster: issued credentials, revocations and bans reach every node (ag
   this.timeout(60_000);
   let nats: NatsServer;
   let cluster: TestCluster | undefined;
-  let clients: AbClient[] = [];
+  const clients = new OpenClients();
 
   const url = (node: number) => cluster!.nodes[node]!.url;
-  const track = (client: AbClient) => (clients.push(client), client);
+  const track = (client: AbClient) => clients.track(client);
   const backend = async (node: number) => track(await connectAutobahn(url(node)));
   const issue = async (via: AbClient, authid: string): Promise<Issued> =>
     (await within<{ kwargs: Issued }>(via.session.call('switchyard.auth.issue', [], { authid, role: 'frontend' }), 'issue')).kwargs;
@@ -48,8 +48,7 @@ describe('cluster: issued credentials, revocations and bans reach every node (ag
     nats = await startNats();
   });
   afterEach(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    clients = [];
+    await clients.closeAll();
     await cluster?.stop();
     cluster = undefined;
   });

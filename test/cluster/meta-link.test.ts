@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
+import { OpenClients } from '../helpers/autobahn.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { skipWithoutNats } from '../helpers/nats.js';
 import { expectError, within } from '../helpers/promises.js';
@@ -29,13 +29,9 @@ const REALM = {
 describe('cluster: the session meta API answers for every node (against nats-server)', function () {
   this.timeout(30_000);
   let cluster: TestCluster;
-  let clients: AbClient[] = [];
+  const clients = new OpenClients();
 
-  const on = async (node: number, options: Record<string, unknown> = {}) => {
-    const client = await connectAutobahn(cluster.nodes[node]!.url, 'json', options);
-    clients.push(client);
-    return client;
-  };
+  const on = (node: number, options: Record<string, unknown> = {}) => clients.connect(cluster.nodes[node]!.url, 'json', options);
   const asTicket = (authid: string, ticket: string) => ({ authmethods: ['ticket'], authid, onchallenge: () => ticket });
 
   before(async function () {
@@ -44,8 +40,7 @@ describe('cluster: the session meta API answers for every node (against nats-ser
     await waitFor(() => cluster.nodes.every((n) => n.router.cluster!.status().peers.some((p) => p.alive)), { timeoutMs: 3000, what: 'nodes see each other' });
   });
   afterEach(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    clients = [];
+    await clients.closeAll();
   });
   after(async () => cluster?.stop());
 

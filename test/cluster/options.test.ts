@@ -1,5 +1,5 @@
 // The helper must load before 'autobahn' itself: it installs the console filter autobahn binds.
-import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
+import { OpenClients, type AbClient } from '../helpers/autobahn.js';
 import { expect } from 'chai';
 import { startClusterNode, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { skipWithoutNats, startNats, type NatsServer } from '../helpers/nats.js';
@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/wait.js';
 describe('cluster options preferLocal and strictConfig (against nats-server)', function () {
   this.timeout(30_000);
   let nats: NatsServer;
-  let clients: AbClient[] = [];
+  const clients = new OpenClients();
   const extraNodes: TestRouter[] = [];
 
   before(async function () {
@@ -20,19 +20,14 @@ describe('cluster options preferLocal and strictConfig (against nats-server)', f
     nats = await startNats();
   });
   afterEach(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    clients = [];
+    await clients.closeAll();
     await Promise.allSettled(extraNodes.splice(0).map((n) => n.stop()));
   });
   after(async () => {
     await nats?.stop();
   });
 
-  async function connect(on: TestRouter): Promise<AbClient> {
-    const client = await connectAutobahn(on.url);
-    clients.push(client);
-    return client;
-  }
+  const connect = (on: TestRouter): Promise<AbClient> => clients.connect(on.url);
 
   describe('preferLocal', () => {
     let cluster: TestCluster;

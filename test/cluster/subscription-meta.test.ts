@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { connectAutobahn, type AbClient } from '../helpers/autobahn.js';
+import { OpenClients, type AbClient } from '../helpers/autobahn.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { skipWithoutNats } from '../helpers/nats.js';
 import { expectError, within } from '../helpers/promises.js';
@@ -41,13 +41,9 @@ interface Seen {
 describe('cluster: the subscription meta API and the meta events span every node (against nats-server)', function () {
   this.timeout(30_000);
   let cluster: TestCluster;
-  let clients: AbClient[] = [];
+  const clients = new OpenClients();
 
-  const on = async (node: number, options: Record<string, unknown> = {}) => {
-    const client = await connectAutobahn(cluster.nodes[node]!.url, 'json', options);
-    clients.push(client);
-    return client;
-  };
+  const on = (node: number, options: Record<string, unknown> = {}) => clients.connect(cluster.nodes[node]!.url, 'json', options);
   const limited = { authmethods: ['ticket'], authid: 'lim', onchallenge: () => 'lim-ticket-0123456' };
   const call = <T = any>(client: AbClient, procedure: string, args: unknown[] = []) => within<T>(client.session.call(procedure, args), procedure);
 
@@ -70,8 +66,7 @@ describe('cluster: the subscription meta API and the meta events span every node
     await waitFor(() => cluster.nodes.every((n) => n.router.cluster!.status().peers.filter((p) => p.alive).length === 2), { timeoutMs: 3000, what: 'nodes see each other' });
   });
   afterEach(async () => {
-    await Promise.allSettled(clients.map((c) => c.close()));
-    clients = [];
+    await clients.closeAll();
   });
   after(async () => cluster?.stop());
 

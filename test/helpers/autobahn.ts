@@ -65,3 +65,21 @@ export function connectAutobahn(url: string, serializer: SerializerName = 'json'
   });
   return withTimeout(joined, 5000, 'autobahn join');
 }
+
+/** The clients a test opens, closed together in its afterEach hook so none outlives the test. */
+export class OpenClients {
+  private readonly open: AbClient[] = [];
+
+  async connect(url: string, serializer: SerializerName = 'json', options: Record<string, unknown> = {}): Promise<AbClient> {
+    return this.track(await connectAutobahn(url, serializer, options));
+  }
+
+  track(client: AbClient): AbClient {
+    this.open.push(client);
+    return client;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled(this.open.splice(0).map((client) => client.close()));
+  }
+}
