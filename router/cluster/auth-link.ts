@@ -22,10 +22,11 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { RequestStrategy, type KV, type KvEntry, type Msg } from 'nats';
+import type { KV, KvEntry, Msg } from 'nats';
 import type { Realm } from '../../realms/realm.js';
 import { applyAuthEvent, type AuthEvent } from '../../auth/auth-journal.js';
 import type { IssuedRecord } from '../../auth/issued.js';
+import { askLivePeers } from './ask-peers.js';
 import type { ClusterContext } from './context.js';
 import { authSyncSubject, decodeToken, encodeToken } from './subjects.js';
 
@@ -115,24 +116,13 @@ export async function attachAuth(runtime: ClusterContext, realm: Realm, kv: KV):
       if (!runtime.connected) return 0;
       const written = await Promise.race([Promise.all(writes), delay(runtime.config.metaTimeoutMs * 2).then(() => [])]);
       const revisions = written.filter((r): r is number => r !== undefined);
-      const peers = runtime.node.membership.alivePeers().length;
-      if (revisions.length === 0 || peers === 0 || !runtime.connected) return 0;
-      let sessions = 0;
-      let answered = 0;
-      try {
-        const replies = await nc.requestMany(syncSubject, new TextEncoder().encode(JSON.stringify({ revisions })), {
-          strategy: RequestStrategy.Count, maxMessages: peers, maxWait: runtime.config.metaTimeoutMs * 2,
-        });
-        for await (const reply of replies) {
-          if (reply.data.length === 0) continue; // a no-responders status, not an answer
-          sessions += Number((JSON.parse(new TextDecoder().decode(reply.data)) as { sessions: unknown }).sessions) || 0;
-          answered++;
-        }
-      } catch (error) {
-        runtime.logger.warn('cluster.auth_settle_failed', { node: runtime.node.node, realm: realm.name, error: String(error) });
-      }
-      if (answered < peers) runtime.logger.limited('cluster.auth_settle_partial', { node: runtime.node.node, realm: realm.name, expected: peers, answered });
-      return sessions;
+      if (revisions.length === 0) return 0;
+      const question = new TextEncoder().encode(JSON.stringify({ revisions }));
+      const sessionsClosed = (data: Uint8Array) => Number((JSON.parse(new TextDecoder().decode(data)) as { sessions: unknown }).sessions) || 0;
+      const { answers, expected, error } = await askLivePeers(runtime, syncSubject, question, runtime.config.metaTimeoutMs * 2, sessionsClosed);
+      if (error !== undefined) runtime.logger.warn('cluster.auth_settle_failed', { node: runtime.node.node, realm: realm.name, error: String(error) });
+      if (answers.length < expected) runtime.logger.limited('cluster.auth_settle_partial', { node: runtime.node.node, realm: realm.name, expected, answered: answers.length });
+      return answers.reduce((sum, sessions) => sum + sessions, 0);
     },
   };
 

@@ -15,12 +15,13 @@
  * raised by the node the registry names ({@link RealmMetaLink.registryChanged}).
  */
 
-import { RequestStrategy, type Msg, type Subscription } from 'nats';
+import type { Msg, Subscription } from 'nats';
 import type { Realm } from '../../realms/realm.js';
 import type { MetaAnswer, MetaRequest, SessionInfo } from '../../realms/meta/session-meta.js';
 import { RegistrationEvents } from '../../realms/meta/registration-meta.js';
 import { SubscriptionMeta } from '../../realms/meta/subscription-meta.js';
 import type { MetaKind } from '../../realms/meta/visibility.js';
+import { askLivePeers } from './ask-peers.js';
 import type { ClusterContext } from './context.js';
 import { clusterCbor } from './envelope.js';
 import type { Claim, ClusterCallee } from './registry.js';
@@ -83,18 +84,8 @@ export function attachMeta(runtime: ClusterContext, realm: Realm): RealmMetaLink
   const channel: MetaChannel = {
     node: runtime.node.node,
     async ask(request) {
-      const expected = runtime.node.membership.alivePeers().length;
-      if (expected === 0 || !runtime.connected) return [];
-      const answers: unknown[] = [];
-      try {
-        const replies = await nc.requestMany(subject, encode(request), {
-          strategy: RequestStrategy.Count, maxMessages: expected, maxWait: runtime.config.metaTimeoutMs,
-        });
-        for await (const reply of replies) {
-          if (reply.data.length === 0) continue; // a no-responders status, not an answer
-          answers.push(decode(reply.data));
-        }
-      } catch (error) {
+      const { answers, expected, error } = await askLivePeers(runtime, subject, encode(request), runtime.config.metaTimeoutMs, decode);
+      if (error !== undefined) {
         runtime.logger.warn('cluster.meta_failed', { node: runtime.node.node, realm: realm.name, op: request.op, error: String(error) });
       }
       if (answers.length < expected) {
