@@ -1,7 +1,8 @@
 import type { Limits } from '../limits.js';
 import type { Serializer } from '../serializer/serializer.js';
+import { framed, Outbox, type Framing } from './outbox.js';
 import type { Transport, TransportInfo } from './transport.js';
-import type { TurnWriter } from './write-batch.js';
+import { atEndOfTurn, type TurnWriter } from './write-batch.js';
 
 /**
  * What every socket transport (WebSocket, RawSocket) does the same way, in one place:
@@ -10,8 +11,10 @@ import type { TurnWriter } from './write-batch.js';
  * - write stall: bytes queued and not falling for `writeStallTimeoutMs` is a slow consumer too;
  * - liveness: a ping per round from the Housekeeper, and a peer that has not answered the
  *   previous one when the next is due is terminated (stale connection);
- * - close: a graceful close is followed by a hard one after `closeHandshakeTimeoutMs`.
- * Subclasses supply the wire operations.
+ * - close: a graceful close is followed by a hard one after `closeHandshakeTimeoutMs`;
+ * - batching: the first frame of an event-loop turn is written at once, the turn's others are
+ *   queued in an Outbox and written as one buffer when the turn ends (write-batch.ts).
+ * Subclasses supply the framing and the wire operations.
  */
 export abstract class MonitoredTransport implements Transport, TurnWriter {
   abstract readonly info: TransportInfo;
@@ -24,11 +27,21 @@ export abstract class MonitoredTransport implements Transport, TurnWriter {
   private stalledSince = 0;
   private lastBuffered = 0;
   private closeTimer: NodeJS.Timeout | undefined;
+  private wroteThisTurn = false;
+  /** Frames of this turn after the first; made on the first turn with two (idle sessions have none). */
+  private outbox: Outbox | undefined;
 
   constructor(protected readonly limits: Limits) {}
 
-  /** Queue one frame on the wire. */
-  protected abstract write(frame: Buffer | string): void;
+  /** How a payload is framed on this connection. */
+  protected abstract readonly framing: Framing;
+  /**
+   * Whether `frame` may go through the outbox; a transport that must send it some other way (or
+   * not at all) does so here and returns false.
+   */
+  protected abstract admit(frame: Buffer | string, length: number): boolean;
+  /** Write framed bytes to the socket, in order. */
+  protected abstract writeChunks(chunks: Buffer[]): void;
   /** Start a graceful close (WebSocket close frame, TCP FIN). */
   protected abstract beginClose(code: number, reason: string): void;
   /** Drop the connection now. */
@@ -36,9 +49,24 @@ export abstract class MonitoredTransport implements Transport, TurnWriter {
   protected abstract ping(): void;
   abstract bufferedBytes(): number;
 
-  send(frame: Buffer | string): void {
+  send(frame: Buffer | string, byteLength?: number): void {
     if (this.closed) return;
-    this.write(frame);
+    const length = byteLength ?? (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
+    if (!this.admit(frame, length)) return;
+    if (this.wroteThisTurn) return void (this.outbox ??= new Outbox(this.framing)).push(frame, length);
+    this.wroteThisTurn = true;
+    atEndOfTurn(this);
+    this.writeChunks(framed(this.framing, frame, length));
+  }
+
+  /** Write what this turn queued (before a close frame, so nothing sent is lost behind it). */
+  protected flush(): void {
+    if (this.outbox && !this.outbox.empty) this.writeChunks(this.outbox.take());
+  }
+
+  /** Bytes queued in this turn and not yet given to the socket. */
+  protected queuedBytes(): number {
+    return this.outbox?.bytes ?? 0;
   }
 
   /**
@@ -48,11 +76,14 @@ export abstract class MonitoredTransport implements Transport, TurnWriter {
    * happened to produce.
    */
   endOfTurn(): void {
+    this.wroteThisTurn = false;
+    if (!this.closed) this.flush();
     if (!this.closed && this.bufferedBytes() > this.limits.maxOutboundBytesPerSession) this.kill('slow consumer');
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.beginClose(code, reason);
     // A peer that never completes the close handshake is cut off.

@@ -8,7 +8,7 @@ import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
 import type { ConnectionHandler } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
-import { batchWrites } from './write-batch.js';
+import type { Framing } from './outbox.js';
 import type { GatedConnection } from './socket-gate.js';
 import type { TransportInfo, TransportSink } from './transport.js';
 
@@ -115,6 +115,18 @@ function frameHeader(type: number, length: number): Buffer {
   return Buffer.from([type, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
 }
 
+/** WAMP message frames (type 0) for the outbox: the same header as frameHeader() writes. */
+const RAWSOCKET_FRAMING: Framing = {
+  headerLength: () => 4,
+  writeHeader(target, offset, length) {
+    target[offset] = length === RAWSOCKET_MAX_LENGTH ? 0x08 | FRAME_WAMP : FRAME_WAMP;
+    target[offset + 1] = (length >>> 16) & 0xff;
+    target[offset + 2] = (length >>> 8) & 0xff;
+    target[offset + 3] = length & 0xff;
+    return offset + 4;
+  },
+};
+
 export class RawSocketTransport extends MonitoredTransport {
   /** Where WAMP messages go; set right after the router accepted the transport. */
   sink: TransportSink | undefined;
@@ -136,25 +148,27 @@ export class RawSocketTransport extends MonitoredTransport {
     super(limits);
   }
 
-  protected write(frame: Buffer | string): void {
-    const payload = typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame;
-    if (payload.length > this.peerMaxBytes) {
-      // Sending it would break the protocol, dropping it would lose a message silently.
-      this.closeReason ??= 'message too large for the peer';
-      this.close(1009, 'message too large for the peer');
-      return;
-    }
-    this.writeFrame(FRAME_WAMP, payload);
+  protected readonly framing = RAWSOCKET_FRAMING;
+
+  protected admit(_frame: Buffer | string, length: number): boolean {
+    if (length <= this.peerMaxBytes) return true;
+    // Sending it would break the protocol, dropping it would lose a message silently.
+    this.closeReason ??= 'message too large for the peer';
+    this.close(1009, 'message too large for the peer');
+    return false;
   }
 
-  private writeFrame(type: number, payload: Buffer): void {
-    // One writev for header and payload (and for the turn's other frames): the payload buffer is
-    // shared by a fan-out, never copied.
-    batchWrites(this.socket, this);
+  protected writeChunks(chunks: Buffer[]): void {
+    if (chunks.length === 1) return void this.socket.write(chunks[0]);
     this.socket.cork();
-    this.socket.write(frameHeader(type, payload.length));
-    this.socket.write(payload);
+    for (const chunk of chunks) this.socket.write(chunk);
     this.socket.uncork();
+  }
+
+  /** A PING or PONG: not a WAMP message, written at once (after what this turn queued). */
+  private writeControl(type: number, payload: Buffer): void {
+    this.flush();
+    this.socket.write(Buffer.concat([frameHeader(type, payload.length), payload]));
   }
 
   protected beginClose(): void {
@@ -168,11 +182,11 @@ export class RawSocketTransport extends MonitoredTransport {
   protected ping(): void {
     const payload = Buffer.alloc(4);
     payload.writeUInt32BE(++this.pingCount >>> 0);
-    this.writeFrame(FRAME_PING, payload);
+    this.writeControl(FRAME_PING, payload);
   }
 
   bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.queuedBytes();
   }
 
   pause(): void {
@@ -215,7 +229,7 @@ export class RawSocketTransport extends MonitoredTransport {
       const payload = this.input.take(length);
       this.header = undefined;
       if (type === FRAME_PING) {
-        this.writeFrame(FRAME_PONG, payload);
+        this.writeControl(FRAME_PONG, payload);
       } else if (type === FRAME_PONG) {
         this.alive = true;
       } else {

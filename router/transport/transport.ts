@@ -17,8 +17,8 @@ export interface TransportInfo {
 export interface Transport {
   readonly info: TransportInfo;
   readonly serializer: Serializer;
-  /** Queue one encoded WAMP message. */
-  send(frame: Buffer | string): void;
+  /** Queue one encoded WAMP message; `byteLength` is its length when the caller knows it. */
+  send(frame: Buffer | string, byteLength?: number): void;
   /** Close the connection (WebSocket close code and short reason). Idempotent. */
   close(code: number, reason: string): void;
   /** Bytes accepted by `send` and not yet written to the kernel. */

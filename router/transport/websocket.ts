@@ -12,7 +12,7 @@ import { clientAddress, type ConnectionHandler, type ListeningAddress } from './
 import { MonitoredTransport } from './monitored.js';
 import type { OriginPolicy } from './origin.js';
 import { gatedOf } from './socket-gate.js';
-import { batchWrites } from './write-batch.js';
+import { WEBSOCKET_BINARY, WEBSOCKET_TEXT, type Framing } from './outbox.js';
 import { CloseCode, type TransportInfo, type TransportSink } from './transport.js';
 
 /**
@@ -33,6 +33,8 @@ export class WebSocketTransport extends MonitoredTransport {
    * on the first pause.
    */
   private held: { data: Buffer; binary: boolean }[] | undefined;
+  /** No extension negotiated: frames on the wire are exactly what outbox.ts builds. */
+  private readonly plainFrames: boolean;
 
   constructor(
     private readonly socket: WebSocket,
@@ -42,6 +44,7 @@ export class WebSocketTransport extends MonitoredTransport {
     private readonly upgrader: WebSocketUpgrader,
   ) {
     super(limits);
+    this.plainFrames = socket.extensions === '';
     // Shared listener functions that find this transport through the socket: four closures (and
     // their context) per connection were ~300 bytes of every idle session (issue 16).
     (socket as TransportOwned)[TRANSPORT] = this;
@@ -70,9 +73,30 @@ export class WebSocketTransport extends MonitoredTransport {
     this.sink?.transportClosed(code, this.closeReason ?? reason.toString());
   }
 
-  protected write(frame: Buffer | string): void {
-    batchWrites((this.socket as unknown as { _socket?: Writable })._socket, this);
+  protected get framing(): Framing {
+    return this.serializer.binary ? WEBSOCKET_BINARY : WEBSOCKET_TEXT;
+  }
+
+  /**
+   * Frames go to the socket framed by us (outbox.ts), past ws's sender, while that is the same on
+   * the wire: the socket is open and no extension (permessage-deflate) rewrites frames. Otherwise
+   * ws sends it, and drops it after a close as it always does.
+   */
+  protected admit(frame: Buffer | string): boolean {
+    if (this.socket.readyState === OPEN && this.plainFrames) return true;
     this.socket.send(frame, { binary: this.serializer.binary });
+    return false;
+  }
+
+  protected writeChunks(chunks: Buffer[]): void {
+    // A close frame (ours or the answer to the peer's) may have gone out since the frames were
+    // queued; nothing may follow it.
+    if (this.socket.readyState !== OPEN) return;
+    const socket = (this.socket as unknown as { _socket: Writable })._socket;
+    if (chunks.length === 1) return void socket.write(chunks[0]);
+    socket.cork();
+    for (const chunk of chunks) socket.write(chunk);
+    socket.uncork();
   }
 
   protected beginClose(code: number, reason: string): void {
@@ -90,7 +114,7 @@ export class WebSocketTransport extends MonitoredTransport {
   }
 
   bufferedBytes(): number {
-    return this.socket.bufferedAmount;
+    return this.socket.bufferedAmount + this.queuedBytes();
   }
 
   /** Stop reading and stop delivering: nothing reaches the session until resume(). */
@@ -114,6 +138,7 @@ export class WebSocketTransport extends MonitoredTransport {
   }
 }
 
+const OPEN = 1; // WebSocket.OPEN
 const TRANSPORT = Symbol('switchyard.transport');
 type TransportOwned = WebSocket & { [TRANSPORT]?: WebSocketTransport };
 

@@ -1,55 +1,30 @@
-import type { Writable } from 'node:stream';
-
 /**
- * Batch the writes made to one socket during one turn of the event loop into as few syscalls as
- * possible. One read often carries many CALLs or PUBLISHes; without this each answer is its own
- * `writev` (the benchmark profile showed 74–80% of router CPU there). The first write of a turn
- * goes out at once, so a socket that gets a single frame (a fan-out receiver) pays no added
- * latency; from the second write on the socket is corked until the turn ends, and one
- * `process.nextTick` uncorks them all. Nested corks (ws corks per frame) stay inside ours.
+ * The end of an event-loop turn, for transports that hold their frames until then. One read often
+ * carries many CALLs or PUBLISHes; without batching each answer is its own `writev` (the benchmark
+ * profile showed 74–80 % of router CPU there). A transport writes the first frame of a turn at
+ * once, so a socket that gets a single frame (a fan-out receiver) pays no added latency, and
+ * queues the rest in its Outbox (outbox.ts); one `process.nextTick` then tells every transport
+ * that wrote in this turn to write what it queued.
  */
 
-/** What wrote to a socket this turn; told once the turn's writes went to the kernel. */
+/** What wrote to a socket this turn; told once, when the turn ends. */
 export interface TurnWriter {
   endOfTurn(): void;
 }
 
-/** Sockets written in this turn: false = once (not corked), true = corked. */
-const written = new Map<Writable, boolean>();
-const writers = new Map<Writable, TurnWriter>();
-let flushScheduled = false;
+let writers: TurnWriter[] = [];
 
 function endTurn(): void {
-  flushScheduled = false;
-  const batch = [...written];
-  written.clear();
-  for (const [socket, corked] of batch) {
-    const writer = writers.get(socket)!;
-    writers.delete(socket);
-    if (socket.destroyed) continue;
-    if (corked) socket.uncork();
-    writer.endOfTurn();
-  }
+  const batch = writers;
+  writers = [];
+  for (const writer of batch) writer.endOfTurn();
 }
 
 /**
- * Call before writing to `socket`; `writer.endOfTurn()` runs at the end of the turn, after the
- * uncork, when the socket's queue shows what the kernel did not take. (An object, not a callback:
- * a callback per transport would be one more closure per idle session.)
+ * Call `writer.endOfTurn()` when this turn ends. The caller registers at most once per turn (it
+ * knows whether it has written in this turn): no set lookup per frame.
  */
-export function batchWrites(socket: Writable | undefined, writer: TurnWriter): void {
-  if (!socket || socket.destroyed) return;
-  const state = written.get(socket);
-  if (state === true) return;
-  if (state === false) {
-    socket.cork();
-    written.set(socket, true);
-    return;
-  }
-  written.set(socket, false);
-  writers.set(socket, writer);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    process.nextTick(endTurn);
-  }
+export function atEndOfTurn(writer: TurnWriter): void {
+  if (writers.length === 0) process.nextTick(endTurn);
+  writers.push(writer);
 }
