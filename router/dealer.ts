@@ -10,7 +10,7 @@ import {
 import { isMatchPolicy, isReservedUri, isValidUri, type MatchPolicy } from './protocol/uri.js';
 import { InternalCaller, type CallResult } from './internal-caller.js';
 import type { RoutedPeer } from './peer.js';
-import { UNLOGGED_REFUSALS, type Authorizer, type RefusalReporter } from './authorization.js';
+import { UNLOGGED_REFUSALS, type Authorizer, type Decision, type RefusalReporter } from './authorization.js';
 import { NO_METRICS, type RoutingMetrics } from './ops/metrics.js';
 
 /**
@@ -83,25 +83,32 @@ export interface Registration {
   roundRobin: number;
 }
 
-interface PendingCall {
-  readonly caller: RoutedPeer;
-  readonly callRequest: number;
-  readonly callee: Callee;
-  readonly invocationRequest: number;
-  readonly receiveProgress: boolean;
-  timer?: NodeJS.Timeout;
+/**
+ * One call in flight. A class with every field set from the start, so every pending call has one
+ * shape on the hot path (an object literal with optional fields added later had several).
+ */
+class PendingCall {
+  timer: NodeJS.Timeout | undefined = undefined;
   /** Set by CANCEL mode `kill`: the callee's answer still goes to the caller. */
-  killRequested?: boolean;
-  /** Progressive call invocation: the caller is still sending chunks (wamp-spec §8.8). */
-  streaming?: boolean;
-  /** Was a progressive invocation (its late chunks are dropped after it ends). */
-  progressive?: boolean;
-  /** CALL.Options.timeout; restarts with every progressive result (wamp-spec §8.5). */
-  timeoutMs?: number;
-  /** `metrics.callStarted()` when routed, for the call latency histogram. */
-  startedAt: number;
-  /** The CALL, kept for calls to a callee on another node: routed again if that callee has just left. */
-  retry?: Call;
+  killRequested = false;
+
+  constructor(
+    readonly caller: RoutedPeer,
+    readonly callRequest: number,
+    readonly callee: Callee,
+    readonly invocationRequest: number,
+    readonly receiveProgress: boolean,
+    /** Progressive call invocation: the caller is still sending chunks (wamp-spec §8.8). */
+    public streaming: boolean,
+    /** Was a progressive invocation (its late chunks are dropped after it ends). */
+    readonly progressive: boolean,
+    /** CALL.Options.timeout; restarts with every progressive result (wamp-spec §8.5). */
+    readonly timeoutMs: number,
+    /** `metrics.callStarted()` when routed, for the call latency histogram. */
+    readonly startedAt: number,
+    /** The CALL, kept for calls to a callee on another node: routed again if that callee has just left. */
+    readonly retry: Call | undefined,
+  ) {}
 }
 
 // Declared beside the internal caller, which the dealer answers through (router/internal-caller.ts).
@@ -337,20 +344,29 @@ export class Dealer {
     if (!isValidUri(procedure, 'exact', this.limits)) {
       return session.sendError(MessageType.CALL, message.request, ErrorUri.invalidUri, 'invalid procedure URI');
     }
-    return then(this.authorizer.decide(session, procedure, 'call'), (decision) => {
-      if (!session.isActive()) return;
-      if (!decision.allow) {
-        return session.sendError(MessageType.CALL, message.request, ErrorUri.notAuthorized, this.refusals.refused(session, 'call', procedure, decision));
-      }
-      const internal = this.internal.get(procedure);
-      if (internal) return this.answerInternally(session, message, internal);
-      return then(this.candidates(procedure), (registrations) => {
-        const remote = this.remote;
-        if (!remote?.catchUp || registrations.some(([, callees]) => callees.length > 0)) return this.route(session, message, decision.disclose, registrations);
-        return remote.catchUp(procedure).then((found) => found
-          ? then(this.candidates(procedure), (again) => this.route(session, message, decision.disclose, again))
-          : this.route(session, message, decision.disclose, registrations));
-      });
+    const decision = this.authorizer.decide(session, procedure, 'call');
+    if (decision instanceof Promise) return decision.then((answer) => this.callDecided(session, message, answer));
+    return this.callDecided(session, message, decision);
+  }
+
+  private callDecided(session: RoutedPeer, message: Call, decision: Decision): MaybePromise<void> {
+    if (!session.isActive()) return;
+    const { procedure } = message;
+    if (!decision.allow) {
+      return session.sendError(MessageType.CALL, message.request, ErrorUri.notAuthorized, this.refusals.refused(session, 'call', procedure, decision));
+    }
+    const internal = this.internal.get(procedure);
+    if (internal) return this.answerInternally(session, message, internal);
+    // An exact registration with a callee is always the best match (wamp-spec §8.3), and its
+    // callees need no second authorization: the common case takes no detour through candidates().
+    const exact = this.index.get(procedure, 'exact');
+    if (exact && exact.callees.length > 0) return this.route(session, message, decision.disclose, exact, exact.callees);
+    return then(this.candidates(procedure), (registrations) => {
+      const remote = this.remote;
+      if (!remote?.catchUp || registrations.some(([, callees]) => callees.length > 0)) return this.routeToBest(session, message, decision.disclose, registrations);
+      return remote.catchUp(procedure).then((found) => found
+        ? then(this.candidates(procedure), (again) => this.routeToBest(session, message, decision.disclose, again))
+        : this.routeToBest(session, message, decision.disclose, registrations));
     });
   }
 
@@ -380,7 +396,7 @@ export class Dealer {
         (error) => { this.detach(caller); reject(error); },
       );
       const message: Call = { type: MessageType.CALL, request: caller.invocationIds.next(), options: { timeout: timeoutMs }, procedure, args, kwargs };
-      then(this.candidates(procedure), (registrations) => this.route(caller, message, false, registrations));
+      then(this.candidates(procedure), (registrations) => this.routeToBest(caller, message, false, registrations));
     });
   }
 
@@ -411,22 +427,24 @@ export class Dealer {
     }
   }
 
-  private route(session: RoutedPeer, message: Call, disclose: boolean, registrations: [Registration, Callee[]][]): void {
-    if (!session.isActive()) return;
-    const reply = (uri: string, text: string) => session.sendError(MessageType.CALL, message.request, uri, text);
-    const { options, procedure } = message;
-    const calls = this.sessionCalls(session);
-    if (calls.has(message.request)) return session.violation('CALL request ID already in use');
-    if (calls.size >= this.limits.maxPendingCallsPerSession) return reply(ErrorUri.tooManyPendingCalls, 'too many pending calls');
-    const timeout = options.timeout ?? 0;
-    if (!Number.isSafeInteger(timeout) || (timeout as number) < 0) return reply(ErrorUri.invalidArgument, 'timeout must be a non-negative integer (ms)');
-
-    // The best registration with an authorized callee serves the call.
+  /** The best registration with an authorized callee serves the call. */
+  private routeToBest(session: RoutedPeer, message: Call, disclose: boolean, registrations: [Registration, Callee[]][]): void {
     const served = registrations.find(([, callees]) => callees.length > 0);
-    if (!served) return reply(ErrorUri.noSuchProcedure, 'no callee registered for procedure');
-    const [registration, allowed] = served;
+    this.route(session, message, disclose, served?.[0], served?.[1] ?? []);
+  }
+
+  private route(session: RoutedPeer, message: Call, disclose: boolean, registration: Registration | undefined, allowed: readonly Callee[]): void {
+    if (!session.isActive()) return;
+    const { options, procedure, request } = message;
+    const calls = this.sessionCalls(session);
+    if (calls.has(request)) return session.violation('CALL request ID already in use');
+    if (calls.size >= this.limits.maxPendingCallsPerSession) return callError(session, request, ErrorUri.tooManyPendingCalls, 'too many pending calls');
+    const timeout = options.timeout ?? 0;
+    if (!Number.isSafeInteger(timeout) || (timeout as number) < 0) return callError(session, request, ErrorUri.invalidArgument, 'timeout must be a non-negative integer (ms)');
+
+    if (!registration) return callError(session, request, ErrorUri.noSuchProcedure, 'no callee registered for procedure');
     const callee = pickCallee(registration, this.preferLocal ? localWhenAvailable(registration, allowed) : allowed);
-    if (!callee) return reply(ErrorUri.maxConcurrencyReached, 'all callees are at their concurrency limit');
+    if (!callee) return callError(session, request, ErrorUri.maxConcurrencyReached, 'all callees are at their concurrency limit');
 
     const details: Dict = {};
     if (registration.match !== 'exact') details.procedure = procedure;
@@ -440,29 +458,27 @@ export class Dealer {
 
   /** Sends the INVOCATION of a call to the chosen callee and records the call. */
   private dispatch(session: RoutedPeer, message: Call, callee: Callee, details: Dict, timeout: number): void {
-    const reply = (uri: string, text: string) => session.sendError(MessageType.CALL, message.request, uri, text);
-    const { options } = message;
+    const { options, request } = message;
     const progressive = options.progress === true;
     if (progressive && !callee.session.hasFeature('callee', 'progressive_call_invocations')) {
-      return reply(ErrorUri.featureNotSupported, 'the callee does not accept progressive call invocations');
+      return callError(session, request, ErrorUri.featureNotSupported, 'the callee does not accept progressive call invocations');
     }
     const receiveProgress = options.receive_progress === true && callee.session.hasFeature('callee', 'progressive_call_results');
-    const pending: PendingCall = {
-      caller: session, callRequest: message.request, callee,
-      invocationRequest: callee.session.invocationIds.next(), receiveProgress, streaming: progressive,
-      timeoutMs: timeout, progressive, startedAt: this.metrics.callStarted(),
-      retry: callee.mirrored && !progressive && !this.retried.has(message) ? message : undefined,
-    };
+    const retry = callee.mirrored && !progressive && !this.retried.has(message) ? message : undefined;
+    const pending = new PendingCall(
+      session, request, callee, callee.session.invocationIds.next(), receiveProgress, progressive, progressive, timeout,
+      this.metrics.callStarted(), retry,
+    );
     if (receiveProgress) details.receive_progress = true;
     if (progressive) details.progress = true;
     // Sent before the call is recorded: a payload the callee's serializer cannot carry refuses
     // the call (the callee never sees it) and leaves no state behind.
     const failure = callee.session.send({
       type: MessageType.INVOCATION, request: pending.invocationRequest, registration: callee.registration.id, details,
-      args: message.args, kwargs: message.kwargs,
+      args: message.args, kwargs: message.kwargs, encoded: message.encoded,
     });
-    if (failure) return reply(ErrorUri.invalidArgument, `the callee cannot receive this call: ${failure}`);
-    this.sessionCalls(session).set(message.request, pending);
+    if (failure) return callError(session, request, ErrorUri.invalidArgument, `the callee cannot receive this call: ${failure}`);
+    this.sessionCalls(session).set(request, pending);
     this.sessionInvocations(callee.session).set(pending.invocationRequest, pending);
     callee.inFlight++;
     if (timeout > 0) pending.timer = setTimeout(() => this.timeOut(pending), timeout);
@@ -473,7 +489,7 @@ export class Dealer {
     if (final) pending.streaming = false;
     const failure = pending.callee.session.send({
       type: MessageType.INVOCATION, request: pending.invocationRequest, registration: pending.callee.registration.id,
-      details: final ? {} : { progress: true }, args: message.args, kwargs: message.kwargs,
+      details: final ? {} : { progress: true }, args: message.args, kwargs: message.kwargs, encoded: message.encoded,
     });
     if (failure) this.undeliverable(pending, `the callee cannot receive this call: ${failure}`, true);
   }
@@ -500,14 +516,16 @@ export class Dealer {
         pending.timer = setTimeout(() => this.timeOut(pending), pending.timeoutMs);
       }
       if (pending.receiveProgress) {
-        const failure = pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: { progress: true }, args: message.args, kwargs: message.kwargs });
+        const failure = pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: { progress: true }, args: message.args, kwargs: message.kwargs, encoded: message.encoded });
         if (failure) this.undeliverable(pending, `a progressive result cannot be delivered: ${failure}`, true);
       }
       return;
     }
     this.complete(pending);
     this.metrics.callFinished(pending.startedAt);
-    const failure = pending.caller.send({ type: MessageType.RESULT, request: pending.callRequest, details: {}, args: message.args, kwargs: message.kwargs });
+    const failure = pending.caller.send({
+      type: MessageType.RESULT, request: pending.callRequest, details: {}, args: message.args, kwargs: message.kwargs, encoded: message.encoded,
+    });
     if (failure) pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.invalidArgument, `the result cannot be delivered: ${failure}`);
   }
 
@@ -535,7 +553,7 @@ export class Dealer {
     this.metrics.callFinished(pending.startedAt);
     const failure = pending.caller.send({
       type: MessageType.ERROR, requestType: MessageType.CALL, request: pending.callRequest, details: {},
-      error: message.error, args: message.args, kwargs: message.kwargs,
+      error: message.error, args: message.args, kwargs: message.kwargs, encoded: message.encoded,
     });
     if (failure) {
       pending.caller.sendError(MessageType.CALL, pending.callRequest, ErrorUri.invalidArgument, `the callee's error ${message.error} cannot be delivered: ${failure}`);
@@ -684,6 +702,11 @@ export class Dealer {
     if (!map) this.invocationsByCallee.set(session, (map = new Map()));
     return map;
   }
+}
+
+/** ERROR for a CALL. */
+function callError(caller: RoutedPeer, request: number, uri: string, text: string): void {
+  caller.sendError(MessageType.CALL, request, uri, text);
 }
 
 const isAvailable = (c: Callee) => c.concurrency === 0 || c.inFlight < c.concurrency;

@@ -5,7 +5,8 @@ import type { Limits } from './limits.js';
 import { decodeClientMessage, isDict } from './protocol/decode.js';
 import { encodeFailureText } from './serializer/serializer.js';
 import { exceeds, type FrameShape, type ShapeBounds } from './serializer/shape.js';
-import { encodeMessage } from './protocol/encode.js';
+import { carriesPayload } from './protocol/encode.js';
+import { encodeFor } from './serializer/message-frame.js';
 import { CloseUri, ErrorUri, ProtocolViolation } from './protocol/errors.js';
 import { CLIENT_ROLES, routerRoles } from './protocol/features.js';
 import { SequentialIds } from './protocol/ids.js';
@@ -157,7 +158,7 @@ export class Session implements TransportSink {
     const bytes = frameLength(frame);
     const wait = this.rate.admit(bytes);
     if (wait > 0 && !this.throttle(wait)) return;
-    const message = this.decode(frame, binary);
+    const message = this.decode(frame, binary, bytes);
     if (!message) return;
     this.metrics.messageIn(message.type, bytes);
     if (this.busy && !ANSWERS.has(message.type)) {
@@ -174,21 +175,46 @@ export class Session implements TransportSink {
     this.dispatch(message);
   }
 
-  private decode(frame: Buffer | string, binary: boolean): ClientMessage | undefined {
-    if (this.state !== 'established' && this.state !== 'closing' && frameLength(frame) > this.host.limits.preAuthMaxMessageBytes) {
+  private decode(frame: Buffer | string, binary: boolean, bytes: number): ClientMessage | undefined {
+    if (this.state !== 'established' && this.state !== 'closing' && bytes > this.host.limits.preAuthMaxMessageBytes) {
       this.abort(ErrorUri.protocolViolation, 'message too large before the session is established', CloseCode.tooBig);
       return;
     }
     try {
       if (binary !== this.serializer.binary) throw new ProtocolViolation(`${binary ? 'binary' : 'text'} frame on ${this.serializer.subprotocol}`);
-      const bounds = this.payloadBounds();
-      const shape = this.serializer.scan?.(frame, bounds);
-      if (shape && exceeds(shape, bounds)) return this.refuseShape(frame, shape);
-      return decodeClientMessage(this.serializer.decode(frame, shape));
+      let shape: FrameShape | undefined;
+      if (this.serializer.scan && !this.tooSmallToExceed(bytes)) {
+        const bounds = this.payloadBounds();
+        shape = this.serializer.scan(frame, bounds);
+        if (exceeds(shape, bounds)) return this.refuseShape(frame, shape);
+      }
+      // A text format is decoded from one string, which its payload section is then cut from.
+      // (In-process frames are message arrays and pass as they are.)
+      const input = !binary && Buffer.isBuffer(frame) ? frame.toString('utf8') : frame;
+      const message = decodeClientMessage(this.serializer.decode(input, shape));
+      if (this.serializer.payloadSection !== undefined) this.keepEncodedPayload(message, input);
+      return message;
     } catch (error) {
       this.violation(error instanceof ProtocolViolation ? error.message : 'message could not be deserialized');
       return undefined;
     }
+  }
+
+  /** Remember the payload section of a CALL, YIELD or ERROR, for a callee or caller of the same serializer. */
+  private keepEncodedPayload(message: ClientMessage, input: Buffer | string): void {
+    if (message.type !== MessageType.CALL && message.type !== MessageType.YIELD && message.type !== MessageType.ERROR) return;
+    if (!carriesPayload(message)) return;
+    message.encoded = { format: this.serializer.name, section: this.serializer.payloadSection!(input, PAYLOAD_INDEX[message.type]!) };
+  }
+
+  /**
+   * A frame this short cannot hold more values or deeper nesting than the caps allow (each value
+   * and each level takes bytes: serializer.density), so it is not scanned; most frames are.
+   */
+  private tooSmallToExceed(bytes: number): boolean {
+    const density = this.serializer.density;
+    const limits = this.host.limits;
+    return density !== undefined && bytes * density.weightPerByte <= limits.maxPayloadElements && bytes * density.depthPerByte <= limits.maxPayloadDepth;
   }
 
   private payloadBounds(): ShapeBounds {
@@ -312,12 +338,13 @@ export class Session implements TransportSink {
     if (this.state === 'closed') return undefined;
     let frame: Buffer | string;
     try {
-      frame = this.serializer.encode(encodeMessage(message));
+      frame = encodeFor(this.serializer, message);
     } catch (error) {
       return this.undeliverable(message.type, encodeFailureText(this.serializer.name, error));
     }
-    this.metrics.messageOut(message.type, frameLength(frame));
-    this.transport.send(frame);
+    const bytes = frameLength(frame);
+    this.metrics.messageOut(message.type, bytes);
+    this.transport.send(frame, bytes);
     return undefined;
   }
 
@@ -334,8 +361,9 @@ export class Session implements TransportSink {
   /** Send an already-encoded frame (fan-out encodes once per serializer). */
   sendFrame(frame: Buffer | string): void {
     if (this.state !== 'established') return;
-    this.metrics.messageOut(MessageType.EVENT, frameLength(frame));
-    this.transport.send(frame);
+    const bytes = frameLength(frame);
+    this.metrics.messageOut(MessageType.EVENT, bytes);
+    this.transport.send(frame, bytes);
   }
 
   sendError(requestType: number, request: number, error: string, message?: string, args?: unknown[], kwargs?: Dict): void {

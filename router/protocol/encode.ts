@@ -5,10 +5,25 @@ import { MessageType, type Payload, type RouterMessage } from './messages.js';
  * ArgumentsKw requires Arguments before it, and an empty ArgumentsKw is omitted.
  */
 function withPayload(head: unknown[], payload: Payload): unknown[] {
-  const hasKwargs = payload.kwargs !== undefined && Object.keys(payload.kwargs).length > 0;
-  if (hasKwargs) head.push(payload.args ?? [], payload.kwargs);
+  if (payload.kwargs !== undefined && Object.keys(payload.kwargs).length > 0) head.push(payload.args ?? [], payload.kwargs);
   else if (payload.args !== undefined && payload.args.length > 0) head.push(payload.args);
   return head;
+}
+
+/** Whether withPayload() appends anything: then exactly the message's Arguments (and ArgumentsKw). */
+export function carriesPayload(payload: Payload): boolean {
+  return payload.kwargs !== undefined ? Object.keys(payload.kwargs).length > 0 : payload.args !== undefined && payload.args.length > 0;
+}
+
+/** The elements before the payload of a message that carries one. */
+export function encodeHead(m: RouterMessage): unknown[] | undefined {
+  switch (m.type) {
+    case MessageType.ERROR: return [m.type, m.requestType, m.request, m.details, m.error];
+    case MessageType.EVENT: return [m.type, m.subscription, m.publication, m.details];
+    case MessageType.RESULT: return [m.type, m.request, m.details];
+    case MessageType.INVOCATION: return [m.type, m.request, m.registration, m.details];
+    default: return undefined;
+  }
 }
 
 export function encodeMessage(m: RouterMessage): unknown[] {
@@ -18,15 +33,15 @@ export function encodeMessage(m: RouterMessage): unknown[] {
     case MessageType.ABORT: return [m.type, m.details, m.reason];
     case MessageType.CHALLENGE: return [m.type, m.authmethod, m.extra];
     case MessageType.GOODBYE: return [m.type, m.details, m.reason];
-    case MessageType.ERROR: return withPayload([m.type, m.requestType, m.request, m.details, m.error], m);
+    case MessageType.ERROR:
+    case MessageType.EVENT:
+    case MessageType.RESULT:
+    case MessageType.INVOCATION: return withPayload(encodeHead(m)!, m);
     case MessageType.PUBLISHED: return [m.type, m.request, m.publication];
     case MessageType.SUBSCRIBED: return [m.type, m.request, m.subscription];
     case MessageType.UNSUBSCRIBED: return m.details ? [m.type, m.request, m.details] : [m.type, m.request];
-    case MessageType.EVENT: return withPayload([m.type, m.subscription, m.publication, m.details], m);
-    case MessageType.RESULT: return withPayload([m.type, m.request, m.details], m);
     case MessageType.REGISTERED: return [m.type, m.request, m.registration];
     case MessageType.UNREGISTERED: return m.details ? [m.type, m.request, m.details] : [m.type, m.request];
-    case MessageType.INVOCATION: return withPayload([m.type, m.request, m.registration, m.details], m);
     case MessageType.INTERRUPT: return [m.type, m.request, m.options];
   }
 }

@@ -40,6 +40,23 @@ export type Args = unknown[];
 export interface Payload {
   args?: Args;
   kwargs?: Dict;
+  /**
+   * The payload as it arrived, when a message passes it on unchanged (CALL → INVOCATION,
+   * YIELD → RESULT): a receiver with the same serializer gets this section of the sender's frame
+   * instead of a fresh encoding of `args`/`kwargs`, which it decodes to the same values.
+   */
+  encoded?: EncodedPayload;
+}
+
+/**
+ * The Arguments (and ArgumentsKw) section of a frame, in the format it was encoded in. Only made
+ * when it holds exactly what encoding `args`/`kwargs` would write (not an empty list or dict the
+ * encoder leaves out).
+ */
+export interface EncodedPayload {
+  /** The serializer's name (`json`, ...). */
+  readonly format: string;
+  readonly section: string;
 }
 
 export interface Hello { type: MessageType.HELLO; realm: string; details: Dict }

@@ -29,5 +29,8 @@ export const msgpackSerializer: Serializer = {
     return value;
   },
   scan: scanMsgpack,
+  // One byte can be a whole value or open a level; a map entry needs 2 bytes (a one-byte map header
+  // and key) for weight 9: at most 4.5 per byte (shape-density.test.ts).
+  density: { weightPerByte: 5, depthPerByte: 1 },
   head: (frame, shape, count) => binaryHead(frame, shape, count, 0x90),
 };

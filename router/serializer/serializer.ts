@@ -29,6 +29,19 @@ export interface Serializer {
    * in-process pass-through, whose frames are never decoded.
    */
   scan?(frame: Buffer | string, bounds: ShapeBounds): FrameShape;
+  /**
+   * At most how many values (map keys weighted as in shape.ts) and nesting levels one byte of a
+   * frame can add: a frame of n bytes holds at most n × these. Lets the session skip the scan of
+   * frames too short to pass the caps. Absent: always scan.
+   */
+  readonly density?: { readonly weightPerByte: number; readonly depthPerByte: number };
+  /**
+   * The payload section of a decoded frame (the same input decode() was given): the text of its
+   * top-level elements from `index` on, for encodeAround(). Absent: payloads are always encoded.
+   */
+  payloadSection?(frame: Buffer | string, index: number): string;
+  /** The message `head` followed by a payload section this serializer cut from a frame. */
+  encodeAround?(head: unknown[], section: string): Buffer | string;
   /** A frame holding only the first `count` elements of the frame's top-level array. */
   head?(frame: Buffer | string, shape: FrameShape, count: number): Buffer | string;
 }

@@ -75,6 +75,18 @@ describe('big integers across serializers (issue 13.3, autobahn-js)', function (
     expect(caller.session.isOpen).to.equal(true);
   });
 
+  it('CALL and YIELD between JSON peers: an integer beyond 2^53 passes with its exact digits (the payload is not re-encoded)', async function () {
+    const texts = await rawJsonCallee('com.big.exact', '[12345678901234567891]');
+    const { client: caller } = await RawClient.joined(tr.url, 'json');
+    raws.push(caller);
+    const results: string[] = [];
+    caller.ws.on('message', (data: Buffer) => results.push(data.toString('utf8')));
+    caller.sendRaw('[48,5,{},"com.big.exact",[9007199254740993],{"n":-9007199254740995}]', false);
+    await waitFor(() => results.some((t) => t.startsWith('[50,5,')), { what: 'RESULT' });
+    expect(texts.find((t) => t.startsWith('[68,'))).to.match(/,\[9007199254740993\],\{"n":-9007199254740995\}\]$/);
+    expect(results.find((t) => t.startsWith('[50,5,'))).to.equal('[50,5,{},[12345678901234567891]]');
+  });
+
   it('CALL: an autobahn-js JSON callee gets the integer as JSON.parse reads it (rounded to a double)', async function () {
     const callee = await connect('json');
     const caller = await connect('cbor');
