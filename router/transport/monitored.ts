@@ -1,6 +1,6 @@
 import type { Limits } from '../limits.js';
 import type { Serializer } from '../serializer/serializer.js';
-import { framed, Outbox, type Framing } from './outbox.js';
+import { Outbox, type Framing } from './outbox.js';
 import type { Transport, TransportInfo } from './transport.js';
 import { atEndOfTurn, type TurnWriter } from './write-batch.js';
 
@@ -12,8 +12,8 @@ import { atEndOfTurn, type TurnWriter } from './write-batch.js';
  * - liveness: a ping per round from the Housekeeper, and a peer that has not answered the
  *   previous one when the next is due is terminated (stale connection);
  * - close: a graceful close is followed by a hard one after `closeHandshakeTimeoutMs`;
- * - batching: the first frame of an event-loop turn is written at once, the turn's others are
- *   queued in an Outbox and written as one buffer when the turn ends (write-batch.ts).
+ * - batching: the frames of an event-loop turn are queued in an Outbox and written as one buffer
+ *   when the turn ends (write-batch.ts).
  * Subclasses supply the framing and the wire operations.
  */
 export abstract class MonitoredTransport implements Transport, TurnWriter {
@@ -28,7 +28,7 @@ export abstract class MonitoredTransport implements Transport, TurnWriter {
   private lastBuffered = 0;
   private closeTimer: NodeJS.Timeout | undefined;
   private wroteThisTurn = false;
-  /** Frames of this turn after the first; made on the first turn with two (idle sessions have none). */
+  /** Frames of this turn; made on the first write (idle sessions have none). */
   private outbox: Outbox | undefined;
 
   constructor(protected readonly limits: Limits) {}
@@ -53,10 +53,11 @@ export abstract class MonitoredTransport implements Transport, TurnWriter {
     if (this.closed) return;
     const length = byteLength ?? (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
     if (!this.admit(frame, length)) return;
-    if (this.wroteThisTurn) return void (this.outbox ??= new Outbox(this.framing)).push(frame, length);
-    this.wroteThisTurn = true;
-    atEndOfTurn(this);
-    this.writeChunks(framed(this.framing, frame, length));
+    if (!this.wroteThisTurn) {
+      this.wroteThisTurn = true;
+      atEndOfTurn(this);
+    }
+    (this.outbox ??= new Outbox(this.framing)).push(frame, length);
   }
 
   /** Write what this turn queued (before a close frame, so nothing sent is lost behind it). */

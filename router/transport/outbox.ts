@@ -78,21 +78,6 @@ export class Outbox {
   }
 }
 
-/** One frame, for a write that is not batched: one buffer, or header and a large payload. */
-export function framed(framing: Framing, payload: Buffer | string, length: number): Buffer[] {
-  const headerLength = framing.headerLength(length);
-  if (length >= COPY_LIMIT && typeof payload !== 'string') {
-    const header = Buffer.allocUnsafe(headerLength);
-    framing.writeHeader(header, 0, length);
-    return [header, payload];
-  }
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  const offset = framing.writeHeader(frame, 0, length);
-  if (typeof payload === 'string') frame.write(payload, offset, length, 'utf8');
-  else payload.copy(frame, offset);
-  return [frame];
-}
-
 /** RFC 6455 §5.2 server-to-client frame header: FIN + opcode, unmasked length. */
 function webSocketFraming(opcode: number): Framing {
   return {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as ws from 'ws';
-import { framed, Outbox, WEBSOCKET_BINARY, WEBSOCKET_TEXT, type Framing } from '../../router/transport/outbox.js';
+import { Outbox, WEBSOCKET_BINARY, WEBSOCKET_TEXT, type Framing } from '../../router/transport/outbox.js';
 
 interface FrameReceiver {
   on(event: string, listener: (...args: never[]) => void): void;
@@ -70,13 +70,6 @@ describe('outbox (frames of one turn joined into one write)', () => {
     box.push(text(200));
     expect(box.bytes).to.equal(2 + 10 + 4 + 200);
     expect(Buffer.concat(box.take()).length).to.equal(216);
-  });
-
-  it('frames one unbatched message the same way', () => {
-    for (const n of sizes) {
-      const payload = text(n, 'y');
-      expect(readWebSocket(Buffer.concat(framed(WEBSOCKET_TEXT, payload, Buffer.byteLength(payload))))[0]!.data).to.equal(payload);
-    }
   });
 
   it('uses the framing it is given (a RawSocket-like 4-octet header)', () => {
