@@ -41,6 +41,8 @@ export interface BenchOptions {
   profile: boolean;
   callers: number;
   window: number;
+  /** rpc: rounds of (relay baselines, Switchyard), the median round reported. */
+  repeat: number;
   sessions: number;
   fanoutSubscribers: number;
   fanoutRate: number;
@@ -64,6 +66,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --profile           run the Switchyard router with node --cpu-prof (bench/.profiles/)
   --callers N         rpc caller sessions (default 4)
   --window N          calls (or publications) in flight per session (default 100)
+  --repeat N          rpc: N rounds of relay baselines + Switchyard (default 1); the round with
+                      the median ratio to the corked relay is reported, every round in a note
   --sessions N        idle sessions for "sessions" (default 20000, capped by the fd limit)
   --subscribers N     fanout subscribers (default 1000)
   --rate N            fanout events per second (default 50)
@@ -129,6 +133,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         'no-peer': { type: 'boolean' },
         profile: { type: 'boolean' },
         callers: { type: 'string' },
+        repeat: { type: 'string' },
         window: { type: 'string' },
         sessions: { type: 'string' },
         subscribers: { type: 'string' },
@@ -169,6 +174,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     profile: values.profile === true,
     callers: bounded('callers', values.callers, 4, 1, 64),
     window: bounded('window', values.window, 100, 1, 1000),
+    repeat: bounded('repeat', values.repeat, 1, 1, 9),
     sessions: bounded('sessions', values.sessions, quick ? 5000 : 20_000, 10, 100_000),
     fanoutSubscribers: bounded('subscribers', values.subscribers, 1000, 1, 10_000),
     fanoutRate: bounded('rate', values.rate, 50, 1, 10_000),
