@@ -206,11 +206,16 @@ export class RealmAuth {
     });
   }
 
-  private async findCra(authid: string, context: HelloContext, dynamic: boolean): Promise<CraUser[]> {
+  /** Configured and issued users at once; the dynamic authenticator (asked only for other authids) later. */
+  private findCra(authid: string, context: HelloContext, dynamic: boolean): CraUser[] | Promise<CraUser[]> {
     const fixed = this.craUsers.get(authid);
     if (fixed) return [fixed];
     const issued = this.issued.lookup(authid);
     if (issued.length > 0 || !dynamic) return issued;
+    return this.findDynamicCra(authid, context);
+  }
+
+  private async findDynamicCra(authid: string, context: HelloContext): Promise<CraUser[]> {
     const answer = await this.askDynamic('wampcra', authid, context);
     const role = answer.role;
     let key = typeof answer.key === 'string' ? answer.key : typeof answer.secret === 'string' ? answer.secret : undefined;

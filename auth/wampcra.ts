@@ -1,5 +1,8 @@
+import { then, type MaybePromise } from '../router/maybe-async.js';
 import { ErrorUri } from '../router/protocol/errors.js';
-import { deny, welcome, type Authenticator, type Deny, type HelloContext, type HelloOutcome, type LoginFailureCause, type Welcome } from './authenticator.js';
+import {
+  deny, welcome, type Authenticator, type ChallengeStep, type Deny, type HelloContext, type HelloOutcome, type LoginFailureCause, type Welcome,
+} from './authenticator.js';
 import type { CraUser, SaltParams } from './credentials.js';
 import { constantTimeEqual, fingerprint, newNonce, newSecret, signChallenge } from './crypto.js';
 import { LoginGuard } from './guard.js';
@@ -15,7 +18,10 @@ import type { UnknownAuthids } from './unknown-authid.js';
  * (UnknownAuthids), and it is refused with the same ABORT after the same work.
  */
 
-/** The candidate credentials of an authid (several when issued credentials coexist), dead ones included. */
+/**
+ * The candidate credentials of an authid (several when issued credentials coexist), dead ones
+ * included. Static and issued users are answered at once; only a dynamic authenticator is awaited.
+ */
 export type CraLookup = (authid: string, context: HelloContext) => CraUser[] | Promise<CraUser[]>;
 
 export interface WampCraOptions {
@@ -38,20 +44,22 @@ export class WampCraAuthenticator implements Authenticator {
     this.now = options.now ?? Date.now;
   }
 
-  async hello(context: HelloContext): Promise<HelloOutcome> {
+  /** Synchronous unless the lookup is (a dynamic authenticator): no promise per static login. */
+  hello(context: HelloContext): HelloOutcome | Promise<HelloOutcome> {
     const authid = context.authid;
     if (!authid) return deny(ErrorUri.notAuthorized, 'wampcra requires an authid', 'bad_hello');
     const blocked = this.options.guard.check(authid, context);
     if (blocked) return blocked;
+    return then(lookupQuietly(this.options.lookup, authid, context), (found) => this.challenge(authid, context, found));
+  }
 
-    const { candidates, failure } = await lookupQuietly(this.options.lookup, authid, context);
+  private challenge(authid: string, context: HelloContext, { candidates, failure }: Lookup): ChallengeStep {
     // All candidates of one authid share salt parameters (issued credentials share the authid's salt).
     const salted: SaltParams | undefined = candidates.length > 0 ? candidates[0]!.salted : this.options.unknown.saltParams(authid);
     const challenge = JSON.stringify({
       authid, authmethod: 'wampcra', nonce: newNonce(), timestamp: new Date(this.now()).toISOString(), session: context.sessionId,
     });
-    const extra: Record<string, unknown> = { challenge };
-    if (salted) Object.assign(extra, { salt: salted.salt, iterations: salted.iterations, keylen: salted.keylen });
+    const extra: Record<string, unknown> = salted ? { challenge, salt: salted.salt, iterations: salted.iterations, keylen: salted.keylen } : { challenge };
 
     // Unknown authids are checked against a random key: the same HMAC and compare, never a match.
     const keys = candidates.length > 0 ? candidates : [undefined];
@@ -104,11 +112,15 @@ function fingerprintOf(user: CraUser): string {
   return known;
 }
 
+interface Lookup { candidates: CraUser[]; failure?: string }
+
 /** A failing lookup (a dynamic authenticator that throws) is challenged like an unknown authid. */
-async function lookupQuietly(lookup: CraLookup, authid: string, context: HelloContext): Promise<{ candidates: CraUser[]; failure?: string }> {
+function lookupQuietly(lookup: CraLookup, authid: string, context: HelloContext): MaybePromise<Lookup> {
+  const failed = (error: unknown): Lookup => ({ candidates: [], failure: error instanceof Error ? error.message : String(error) });
   try {
-    return { candidates: await lookup(authid, context) };
+    const candidates = lookup(authid, context);
+    return candidates instanceof Promise ? candidates.then((found) => ({ candidates: found }), failed) : { candidates };
   } catch (error) {
-    return { candidates: [], failure: error instanceof Error ? error.message : String(error) };
+    return failed(error);
   }
 }

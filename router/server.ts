@@ -91,8 +91,6 @@ class SwitchyardRouter implements Router, SessionHost {
   private readonly liveIds = new Set<number>();
   /** Connection caps, counted per TCP connection from its accept (transport/connection-ledger.ts). */
   readonly ledger: ConnectionLedger;
-  /** Each session's counted connection. */
-  private readonly slots = new Map<Session, ConnectionSlot>();
   /** The config the router started with: a reload reports what differs from it and cannot be applied. */
   private readonly config: RouterConfig;
   readonly stats: RouterStats = { closes: {} };
@@ -219,12 +217,12 @@ class SwitchyardRouter implements Router, SessionHost {
   private accept(transport: Transport, slot?: ConnectionSlot): Session {
     const session = new Session(transport, this);
     this.sessions.add(session);
-    this.slots.set(session, slot ?? this.ledger.track(transport.info.remoteAddress));
+    session.slot = slot ?? this.ledger.track(transport.info.remoteAddress);
     return session;
   }
 
   sessionJoined(session: Session): void {
-    this.slots.get(session)?.authenticated();
+    session.slot?.authenticated();
   }
 
   findRealm(name: string): Realm | undefined {
@@ -245,8 +243,7 @@ class SwitchyardRouter implements Router, SessionHost {
   sessionClosed(session: Session, reason: string): void {
     if (!this.sessions.delete(session)) return;
     // The listener releases a TCP connection's slot when the socket closes; this covers in-process ones.
-    this.slots.get(session)?.release();
-    this.slots.delete(session);
+    session.slot?.release();
     this.stats.closes[reason] = (this.stats.closes[reason] ?? 0) + 1;
     this.metrics.closed(reason);
     if (this.sessions.size === 0) this.allClosed?.();

@@ -20,7 +20,9 @@ import { isValidUri } from './protocol/uri.js';
 import { NO_METRICS, type SessionMetrics } from './ops/metrics.js';
 import { InboundRate, type RateSettings } from './rate-limit.js';
 import { clientFeatures, hasClientFeature, NO_FEATURES, type ClientFeatures } from './protocol/client-features.js';
-import { CloseCode, type Transport, type TransportSink } from './transport/transport.js';
+import { CloseCode, type Transport, type TransportInfo, type TransportSink } from './transport/transport.js';
+import { timeoutList, type Expiring, type TimeoutList } from './timeouts.js';
+import type { ConnectionSlot } from './transport/connection-ledger.js';
 
 /**
  * One WAMP session on one transport, as an explicit state machine (wamp-spec §2.1, style §1.8
@@ -91,7 +93,7 @@ const ANSWERS = new Set<MessageType>([MessageType.YIELD, MessageType.ERROR]);
 /** Bound on messages queued while an async step (authentication, dynamic authorization) is in progress. */
 const MAX_BACKLOG = 64;
 
-export class Session implements TransportSink {
+export class Session implements TransportSink, Expiring {
   state: SessionState = 'awaitingHello';
   /** 0 until HELLO is accepted; then the ID WELCOME carries. */
   id = 0;
@@ -103,12 +105,15 @@ export class Session implements TransportSink {
   authextra: Dict = EMPTY_DICT;
   /** The credential this session authenticated with (absent for anonymous). */
   credential: CredentialRef | undefined;
+  /** The counted connection it runs on (transport/connection-ledger.ts); the router sets it, joins and releases it. */
+  slot: ConnectionSlot | undefined;
   /** The features HELLO.Details.roles announced (shared between sessions that announced the same). */
   private features: ClientFeatures = NO_FEATURES;
   /** Created when this session first becomes a callee (most sessions never do). */
   private calleeIds: SequentialIds | undefined;
 
-  private timer: NodeJS.Timeout | undefined;
+  /** The hello, authentication or close-handshake timeout running, if any (one shared list each: timeouts.ts). */
+  private timeout: TimeoutList | undefined;
   /** The first reason this session ended for; what the router counts. */
   private closeReason: string | undefined;
   private pendingChallenge: ChallengeStep | undefined;
@@ -447,23 +452,28 @@ export class Session implements TransportSink {
 
   private startTimer(ms: number, reason: string): void {
     this.clearTimer();
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.state === 'closing') this.finish(reason);
-      else if (this.state === 'authenticating') this.refuseLogin(this.realm?.name, { outcome: 'deny', reason: ErrorUri.protocolViolation, message: reason, cause: 'timeout' });
-      else this.abort(ErrorUri.protocolViolation, reason);
-    }, ms);
-    this.timer.unref?.();
+    this.timeout = timeoutList(reason, ms);
+    this.timeout.start(this);
+  }
+
+  /** @internal The running timeout ran out. */
+  timedOut(list: TimeoutList): void {
+    if (this.timeout !== list) return;
+    this.timeout = undefined;
+    const reason = list.reason;
+    if (this.state === 'closing') this.finish(reason);
+    else if (this.state === 'authenticating') this.refuseLogin(this.realm?.name, { outcome: 'deny', reason: ErrorUri.protocolViolation, message: reason, cause: 'timeout' });
+    else this.abort(ErrorUri.protocolViolation, reason);
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timeout?.cancel(this);
+    this.timeout = undefined;
   }
 
   // ----- handshake -----
 
-  async onHello(hello: Hello): Promise<void> {
+  onHello(hello: Hello): void | Promise<void> {
     const details = hello.details;
     const roles = details.roles;
     if (!isDict(roles) || Object.keys(roles).length === 0 || !Object.keys(roles).every((r) => CLIENT_ROLES.has(r))) {
@@ -490,30 +500,34 @@ export class Session implements TransportSink {
     this.id = this.host.allocateSessionId();
     this.state = 'authenticating';
     this.startTimer(this.host.limits.authTimeoutMs, 'authentication timeout');
-    const outcome = await settle(() => authenticator.hello({
+    return this.afterStep(realm, settle(() => authenticator.hello({
       realm: realm.name,
       sessionId: this.id,
       authid: details.authid as string | undefined,
       authrole: details.authrole as string | undefined,
       authextra: (details.authextra as Dict | undefined) ?? {},
       details,
-      transport: this.transport.info,
-    }));
-    if (this.state !== 'authenticating') return; // closed or timed out while the authenticator ran
-    this.applyOutcome(realm, outcome);
+      transport: plainInfo(this.transport.info),
+    })));
   }
 
-  async onAuthenticate(message: Authenticate): Promise<void> {
+  onAuthenticate(message: Authenticate): void | Promise<void> {
     const challenge = this.pendingChallenge;
     // Single use: whatever the outcome, this challenge can never be answered again.
     this.pendingChallenge = undefined;
     if (!challenge || !this.realm) {
       return this.refuseLogin(this.realm?.name, { outcome: 'deny', reason: ErrorUri.notAuthorized, message: 'no pending authentication', cause: 'replay' });
     }
-    const realm = this.realm;
-    const outcome = await settle(() => challenge.verify(message.signature, message.extra));
-    if (this.state !== 'authenticating') return;
-    this.applyOutcome(realm, outcome);
+    return this.afterStep(this.realm, settle(() => challenge.verify(message.signature, message.extra)));
+  }
+
+  /**
+   * Apply an authenticator's answer: at once when it answered synchronously (static users: no
+   * promise per login), else when it settles, unless the session closed or timed out meanwhile.
+   */
+  private afterStep(realm: SessionRealm, outcome: MaybePromise<HelloOutcome>): void | Promise<void> {
+    if (outcome instanceof Promise) return outcome.then((settled) => this.afterStep(realm, settled));
+    if (this.state === 'authenticating') this.applyOutcome(realm, outcome);
   }
 
   private applyOutcome(realm: SessionRealm, outcome: HelloOutcome): void {
@@ -604,13 +618,26 @@ export class Session implements TransportSink {
   }
 }
 
-/** Run an authenticator step; a thrown error refuses the login (fail-secure), it never admits. */
-async function settle<T extends HelloOutcome>(step: () => T | Promise<T>): Promise<T | Deny> {
+/**
+ * Run an authenticator step; a thrown error or a rejection refuses the login (fail-secure), it
+ * never admits. A synchronous answer stays synchronous; any thenable is settled as a promise.
+ */
+function settle(step: () => MaybePromise<HelloOutcome>): MaybePromise<HelloOutcome> {
   try {
-    return await step();
+    const outcome = step();
+    return typeof (outcome as { then?: unknown } | undefined)?.then === 'function' ? Promise.resolve(outcome).catch(authenticationFailed) : outcome;
   } catch {
-    return { outcome: 'deny', reason: ErrorUri.authenticationFailed, message: 'authentication failed' };
+    return authenticationFailed();
   }
+}
+
+/** An authenticator gets the connection's details as own properties (the transport's may be computed: listener.ts). */
+function plainInfo({ type, remoteAddress, peer, protocol }: TransportInfo): TransportInfo {
+  return { type, remoteAddress, peer, protocol };
+}
+
+function authenticationFailed(): Deny {
+  return { outcome: 'deny', reason: ErrorUri.authenticationFailed, message: 'authentication failed' };
 }
 
 function defaultRate(limits: Limits): RateSettings {

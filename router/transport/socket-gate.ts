@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Limits } from '../limits.js';
 import type { Logger } from '../log.js';
+import { timeoutList, type Expiring, type TimeoutList } from '../timeouts.js';
 import type { ConnectionLedger, ConnectionSlot, Refusal } from './connection-ledger.js';
 
 /**
@@ -39,8 +40,9 @@ export interface GateOptions {
 }
 
 /** One admitted connection, from accept to close. */
-export class GatedConnection {
-  private timer: NodeJS.Timeout | undefined;
+export class GatedConnection implements Expiring {
+  /** The upgrade timeout's list while the head is awaited (one Node timer for all connections: timeouts.ts). */
+  private waiting: TimeoutList | undefined;
   /** HTTP requests whose response is not finished yet (keep-alive, pipelining). */
   private requests = 0;
 
@@ -57,8 +59,8 @@ export class GatedConnection {
 
   /** The upgrade request or handshake is complete: the protocol's own timeouts take over. */
   upgraded(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.waiting?.cancel(this);
+    this.waiting = undefined;
   }
 
   /** An HTTP request head is complete; the next one is awaited once every answer is sent. */
@@ -72,13 +74,20 @@ export class GatedConnection {
 
   /** (Re)start the clock for a complete head: a new connection, or an idle kept-alive one. */
   private awaitHead(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(headTimedOut, this.gate.upgradeTimeoutMs, this);
-    this.timer.unref();
+    this.upgraded();
+    this.waiting = timeoutList('upgrade timeout', this.gate.upgradeTimeoutMs);
+    this.waiting.start(this);
+  }
+
+  /** @internal The head did not complete in time. */
+  timedOut(list: TimeoutList): void {
+    if (this.waiting !== list) return;
+    this.waiting = undefined;
+    this.gate.headTimedOut(this);
   }
 
   get waitingForHead(): boolean {
-    return this.timer !== undefined;
+    return this.waiting !== undefined;
   }
 
   drop(): void {
@@ -86,10 +95,6 @@ export class GatedConnection {
     this.socket.destroy();
     if (this.raw !== this.socket) this.raw.destroy();
   }
-}
-
-function headTimedOut(connection: GatedConnection): void {
-  connection.gate.headTimedOut(connection);
 }
 
 /** Keyed by the socket the protocol is spoken on and, under TLS, by the TCP socket too. */

@@ -8,7 +8,7 @@ import { chooseSubprotocol } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
 import type { ConnectionSlot } from './connection-ledger.js';
-import { clientAddress, type ConnectionHandler, type ListeningAddress } from './listener.js';
+import { clientAddress, SocketInfo, type ConnectionHandler, type ListeningAddress } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
 import type { OriginPolicy } from './origin.js';
 import { gatedOf } from './socket-gate.js';
@@ -179,6 +179,12 @@ export class WebSocketUpgrader {
   private readonly housekeeper: Housekeeper;
   /** The configured path is what URL parsing makes of it, so a request for exactly it matches. */
   private readonly canonicalPath: boolean;
+  /**
+   * The serializer (or none: null) per Sec-WebSocket-Protocol header value seen, so the header
+   * is parsed once per distinct value, not twice per upgrade (ours, then handleProtocols).
+   * Bounded: the header is the client's to choose.
+   */
+  private readonly chosen = new Map<string, Serializer | null>();
 
   constructor(
     private readonly config: UpgradeConfig,
@@ -193,7 +199,8 @@ export class WebSocketUpgrader {
       maxPayload: limits.maxMessageBytes,
       perMessageDeflate: config.compression,
       clientTracking: false,
-      handleProtocols: (offered: Set<string>) => chooseSubprotocol(offered, this.config.serializers)?.subprotocol ?? false,
+      // ws calls it only when the header is present, with the request upgrade() already checked.
+      handleProtocols: (_offered: Set<string>, req: IncomingMessage) => this.serializerFor(req.headers['sec-websocket-protocol'])?.subprotocol ?? false,
     });
     this.canonicalPath = pathnameOf(config.path) === config.path;
     this.housekeeper = new Housekeeper(limits, (now, pingDue) => {
@@ -228,8 +235,7 @@ export class WebSocketUpgrader {
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!this.matches(req)) return refuse(socket, 404, 'Not Found');
     if (!this.origins.check(req, this.logger)) return refuse(socket, 403, 'Forbidden');
-    const offered = parseProtocols(req.headers['sec-websocket-protocol']);
-    const serializer = chooseSubprotocol(offered, this.config.serializers);
+    const serializer = this.serializerFor(req.headers['sec-websocket-protocol']);
     if (!serializer) return refuse(socket, 400, 'Bad Request', 'no supported WAMP subprotocol offered');
     const remoteAddress = clientAddress(req, this.config.trustProxy);
     const slot = this.slotFor(socket, remoteAddress);
@@ -238,6 +244,16 @@ export class WebSocketUpgrader {
       return refuse(socket, 503, 'Service Unavailable', 'connection limit reached');
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, req, serializer, remoteAddress, slot));
+  }
+
+  /** The first subprotocol the client offers that this listener serves (parsed once per distinct header). */
+  private serializerFor(header: string | undefined): Serializer | undefined {
+    if (!header) return undefined;
+    const known = this.chosen.get(header);
+    if (known !== undefined) return known ?? undefined;
+    const serializer = chooseSubprotocol(parseProtocols(header), this.config.serializers);
+    if (this.chosen.size < MAX_CHOSEN) this.chosen.set(header, serializer ?? null);
+    return serializer;
   }
 
   /**
@@ -255,7 +271,7 @@ export class WebSocketUpgrader {
 
   private connected(ws: WebSocket, req: IncomingMessage, serializer: Serializer, remoteAddress: string, slot: ConnectionSlot): void {
     const port = this.config.trustProxy ? 0 : req.socket.remotePort;
-    const info: TransportInfo = { type: 'websocket', remoteAddress, peer: `${remoteAddress}:${port}`, protocol: serializer.subprotocol };
+    const info = new SocketInfo('websocket', remoteAddress, serializer.subprotocol, port);
     const transport = new WebSocketTransport(ws, serializer, info, this.limits, this);
     this.transports.add(transport);
     transport.sink = this.handler.accept(transport, slot);
@@ -268,8 +284,10 @@ function pathnameOf(url: string): string {
   return new URL(url, 'http://localhost').pathname;
 }
 
-function parseProtocols(header: string | undefined): string[] {
-  if (!header) return [];
+/** Distinct Sec-WebSocket-Protocol values remembered per listener (clients send one or a few). */
+const MAX_CHOSEN = 64;
+
+function parseProtocols(header: string): string[] {
   return header.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
 }
 

@@ -74,7 +74,7 @@ const LAYERS: readonly { name: string; members: readonly string[] }[] = [
   {
     name: 'protocol and basics',
     members: [
-      'router/protocol/', 'router/maybe-async.ts', 'router/limits.ts', 'router/log.ts', 'router/rate-limit.ts',
+      'router/protocol/', 'router/maybe-async.ts', 'router/timeouts.ts', 'router/limits.ts', 'router/log.ts', 'router/rate-limit.ts',
       'router/config.ts', 'router/config-file.ts', 'router/config-problems.ts', 'router/ops/metrics.ts',
     ],
   },
