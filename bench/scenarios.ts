@@ -238,7 +238,7 @@ async function repeatRounds(ctx: Context, report: ScenarioReport, format: WireFo
   report.baseline = median.baseline;
   report.switchyard = median.switchyard;
   report.rounds = rounds;
-  report.notes.push(`${report.scenario}: calls/s ÷ corked relay in ${rounds.length} rounds: ${ratios.map((v) => v.toFixed(2)).join(', ')} (median round reported)`);
+  report.notes.push(`calls/s ÷ corked relay in ${rounds.length} rounds: ${ratios.map((v) => v.toFixed(2)).join(', ')} (median round reported)`);
 }
 
 // ---------------------------------------------------------------- pubsub
