@@ -17,11 +17,18 @@ export interface Framing {
 /** Payloads from this size on are written as their own chunk instead of being copied. */
 const COPY_LIMIT = 16 * 1024;
 
+/** A payload written as its own chunk, after its header, instead of being copied. */
+function shared(payload: Buffer | string, length: number): boolean {
+  return length >= COPY_LIMIT && typeof payload !== 'string';
+}
+
 export class Outbox {
   private readonly frames: (Buffer | string)[] = [];
   private readonly lengths: number[] = [];
   /** Bytes queued here, headers included. */
   bytes = 0;
+  /** Of those, the bytes take() copies into its buffer (all but the shared payloads). */
+  private copied = 0;
 
   constructor(private readonly framing: Framing) {}
 
@@ -33,48 +40,37 @@ export class Outbox {
   push(payload: Buffer | string, length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length): void {
     this.frames.push(payload);
     this.lengths.push(length);
-    this.bytes += this.framing.headerLength(length) + length;
+    const header = this.framing.headerLength(length);
+    this.bytes += header + length;
+    this.copied += shared(payload, length) ? header : header + length;
   }
 
-  /** The queued frames as chunks to write in order (usually one), and the box emptied. */
+  /**
+   * The queued frames as chunks to write in order, and the box emptied: one buffer holding every
+   * header and small payload, cut around the shared payloads (usually there are none: one chunk).
+   */
   take(): Buffer[] {
     const chunks: Buffer[] = [];
-    let joined: Buffer | undefined;
+    const joined = Buffer.allocUnsafe(this.copied);
+    let start = 0;
     let offset = 0;
     for (let i = 0; i < this.frames.length; i++) {
       const payload = this.frames[i]!;
       const length = this.lengths[i]!;
-      if (length >= COPY_LIMIT && typeof payload !== 'string') {
-        const header = Buffer.allocUnsafe(this.framing.headerLength(length));
-        this.framing.writeHeader(header, 0, length);
-        if (joined) chunks.push(joined.subarray(0, offset));
-        joined = undefined;
-        chunks.push(header, payload);
-        continue;
-      }
-      if (!joined) {
-        joined = Buffer.allocUnsafe(this.remainingBytes(i));
-        offset = 0;
-      }
       offset = this.framing.writeHeader(joined, offset, length);
-      offset += typeof payload === 'string' ? joined.write(payload, offset, length, 'utf8') : payload.copy(joined, offset);
+      if (shared(payload, length)) {
+        chunks.push(joined.subarray(start, offset), payload as Buffer);
+        start = offset;
+      } else {
+        offset += typeof payload === 'string' ? joined.write(payload, offset, length, 'utf8') : payload.copy(joined, offset);
+      }
     }
-    if (joined) chunks.push(joined.subarray(0, offset));
+    if (offset > start) chunks.push(joined.subarray(start, offset));
     this.frames.length = 0;
     this.lengths.length = 0;
     this.bytes = 0;
+    this.copied = 0;
     return chunks;
-  }
-
-  /** Bytes of frames `from`.. that will be copied (up to the next large one). */
-  private remainingBytes(from: number): number {
-    let total = 0;
-    for (let i = from; i < this.frames.length; i++) {
-      const length = this.lengths[i]!;
-      if (length >= COPY_LIMIT && typeof this.frames[i] !== 'string') break;
-      total += this.framing.headerLength(length) + length;
-    }
-    return total;
   }
 }
 

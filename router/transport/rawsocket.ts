@@ -109,22 +109,20 @@ class ByteQueue {
   }
 }
 
-function frameHeader(type: number, length: number): Buffer {
+/** A frame header `RRRR XTTT` + 24-bit length at `offset`; returns the offset after it. */
+function writeFrameHeader(target: Buffer, offset: number, type: number, length: number): number {
   // Exactly 2^24 sets the X bit with a zero 24-bit length (wamp-spec §11.3).
-  if (length === RAWSOCKET_MAX_LENGTH) return Buffer.from([0x08 | type, 0, 0, 0]);
-  return Buffer.from([type, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]);
+  target[offset] = length === RAWSOCKET_MAX_LENGTH ? 0x08 | type : type;
+  target[offset + 1] = (length >>> 16) & 0xff;
+  target[offset + 2] = (length >>> 8) & 0xff;
+  target[offset + 3] = length & 0xff;
+  return offset + 4;
 }
 
-/** WAMP message frames (type 0) for the outbox: the same header as frameHeader() writes. */
+/** WAMP message frames (type 0), as the outbox writes them. */
 const RAWSOCKET_FRAMING: Framing = {
   headerLength: () => 4,
-  writeHeader(target, offset, length) {
-    target[offset] = length === RAWSOCKET_MAX_LENGTH ? 0x08 | FRAME_WAMP : FRAME_WAMP;
-    target[offset + 1] = (length >>> 16) & 0xff;
-    target[offset + 2] = (length >>> 8) & 0xff;
-    target[offset + 3] = length & 0xff;
-    return offset + 4;
-  },
+  writeHeader: (target, offset, length) => writeFrameHeader(target, offset, FRAME_WAMP, length),
 };
 
 export class RawSocketTransport extends MonitoredTransport {
@@ -168,7 +166,10 @@ export class RawSocketTransport extends MonitoredTransport {
   /** A PING or PONG: not a WAMP message, written at once (after what this turn queued). */
   private writeControl(type: number, payload: Buffer): void {
     this.flush();
-    this.socket.write(Buffer.concat([frameHeader(type, payload.length), payload]));
+    const frame = Buffer.allocUnsafe(4 + payload.length);
+    writeFrameHeader(frame, 0, type, payload.length);
+    payload.copy(frame, 4);
+    this.socket.write(frame);
   }
 
   protected beginClose(): void {
