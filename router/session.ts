@@ -5,7 +5,7 @@ import type { Limits } from './limits.js';
 import { decodeClientMessage, isDict } from './protocol/decode.js';
 import { encodeFailureText } from './serializer/serializer.js';
 import { exceeds, type FrameShape, type ShapeBounds } from './serializer/shape.js';
-import { carriesPayload } from './protocol/encode.js';
+import { payloadEncodedAsSent } from './protocol/encode.js';
 import { encodeFor } from './serializer/message-frame.js';
 import { CloseUri, ErrorUri, ProtocolViolation } from './protocol/errors.js';
 import { CLIENT_ROLES, routerRoles } from './protocol/features.js';
@@ -208,7 +208,7 @@ export class Session implements TransportSink, Expiring {
   /** Remember the payload section of a CALL, YIELD or ERROR, for a callee or caller of the same serializer. */
   private keepEncodedPayload(message: ClientMessage, input: Buffer | string): void {
     if (message.type !== MessageType.CALL && message.type !== MessageType.YIELD && message.type !== MessageType.ERROR) return;
-    if (!carriesPayload(message)) return;
+    if (!payloadEncodedAsSent(message)) return;
     message.encoded = { format: this.serializer.name, section: this.serializer.payloadSection!(input, PAYLOAD_INDEX[message.type]!) };
   }
 

@@ -10,8 +10,12 @@ function withPayload(head: unknown[], payload: Payload): unknown[] {
   return head;
 }
 
-/** Whether withPayload() appends anything: then exactly the message's Arguments (and ArgumentsKw). */
-export function carriesPayload(payload: Payload): boolean {
+/**
+ * Whether withPayload() appends exactly the message's Arguments and ArgumentsKw, as a client sent
+ * them: false without a payload, for an empty Arguments alone, and whenever an ArgumentsKw is
+ * present but empty (withPayload leaves it out, so the frame's payload section would differ).
+ */
+export function payloadEncodedAsSent(payload: Payload): boolean {
   return payload.kwargs !== undefined ? Object.keys(payload.kwargs).length > 0 : payload.args !== undefined && payload.args.length > 0;
 }
 

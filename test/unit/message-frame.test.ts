@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { decodeClientMessage } from '../../router/protocol/decode.js';
-import { carriesPayload, encodeMessage } from '../../router/protocol/encode.js';
+import { payloadEncodedAsSent, encodeMessage } from '../../router/protocol/encode.js';
 import { MessageType, type Call, type Invocation } from '../../router/protocol/messages.js';
 import { encodeFor } from '../../router/serializer/message-frame.js';
 import { SERIALIZERS } from '../../router/serializer/registry.js';
@@ -18,7 +18,7 @@ const json = SERIALIZERS.json;
 /** A CALL frame as text, decoded the way the session does, with its payload section kept. */
 function receivedCall(text: string): Call {
   const call = decodeClientMessage(json.decode(text)) as Call;
-  if (carriesPayload(call)) call.encoded = { format: 'json', section: json.payloadSection!(text, 4) };
+  if (payloadEncodedAsSent(call)) call.encoded = { format: 'json', section: json.payloadSection!(text, 4) };
   return call;
 }
 
