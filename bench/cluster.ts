@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import type { ClusterScenarioName } from './lib/args.js';
 import { PROCEDURE, REALM } from './lib/constants.js';
 import {
-  goAll, haltAll, log, measure, sleep, startTarget, startWorkers, stopAll, totals, type Target, type Window, type WorkerSpec,
+  goAll, haltAll, log, measure, sleep, startTarget, startWorkers, stopAll, type Target, type Window, type WorkerSpec,
 } from './lib/harness.js';
 import type { Child } from './lib/ipc.js';
 import { natsServerMissing, startBenchNats, type NatsServer } from './lib/nats.js';
@@ -12,7 +12,7 @@ import { check } from './lib/report.js';
 import { rate, ratio } from './lib/stats.js';
 import { formatNumber, formatRatio } from './lib/table.js';
 import {
-  drain, newProfiles, num, round, routerNodeArgs, windowFigures, type Context, type Figures, type ScenarioReport,
+  fanoutOutcome, newProfiles, num, round, routerNodeArgs, windowFigures, type Context, type Figures, type ScenarioReport,
 } from './scenarios.js';
 
 /**
@@ -309,25 +309,13 @@ export async function fanoutOver(ctx: Context, c: Cluster, subscriberUrls: strin
   const nats0 = cpuOf(c.nats?.pid);
   const w = await measure(c.workers, c.pids, ctx.options.seconds);
   const natsCpu = c.nats ? cpuOf(c.nats.pid) - nats0 : 0;
-  const [final] = await haltAll([pub!]);
-  const published = final!.counters.published ?? 0;
-  const delivered = await drain(subs, published * total, 'events', 15_000);
-  const all = await totals(subs);
-  const events = w.counters.events ?? 0;
+  const { figures, all } = await fanoutOutcome(w, pub!, subs, total);
   return {
-    subscribers: all.subscribed ?? 0,
-    eventsPerSecond: round(rate(events, w.seconds), 0),
-    p50Ms: round(w.hist.percentile(50), 3),
-    p99Ms: round(w.hist.percentile(99), 3),
-    maxMs: round(w.hist.percentile(100), 3),
-    published,
-    deliveredEvents: delivered,
-    lostEvents: Math.max(0, published * total - delivered),
-    duplicates: Math.max(0, delivered - published * total),
+    ...figures,
     gaps: all.gaps ?? 0,
     reordered: all.reordered ?? 0,
     natsCpuSeconds: round(natsCpu, 3),
-    ...windowFigures(w, events),
+    ...windowFigures(w, w.counters.events ?? 0),
   };
 }
 

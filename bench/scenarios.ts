@@ -10,7 +10,7 @@ import {
 import type { Child } from './lib/ipc.js';
 import type { TargetCheck } from './lib/report.js';
 import { ephemeralPortCount, sampleProcess } from './lib/proc.js';
-import { rate } from './lib/stats.js';
+import { rate, type Counters } from './lib/stats.js';
 import type { WireFormat } from './lib/wire.js';
 import { hostile } from './hostile.js';
 
@@ -331,26 +331,37 @@ async function fanoutOnce(ctx: Context, kind: TargetKind): Promise<Figures> {
     await goAll([pub!]);
     await sleep(ctx.options.warmupSeconds * 1000);
     const w = await measure(run.workers, target.pid, ctx.options.seconds);
-    const [pubFinal] = await haltAll([pub!]);
-    const published = pubFinal!.counters.published ?? 0;
-    const delivered = await drain(subs, published * n, 'events', 15_000);
-    const all = await totals(subs);
-    const events = w.counters.events ?? 0;
-    return {
+    const { figures, all } = await fanoutOutcome(w, pub!, subs, n);
+    return { ...figures, subscribersClosed: all.closed ?? 0, ...windowFigures(w, w.counters.events ?? 0) };
+  });
+}
+
+/**
+ * After a fan-out window: stop the publisher, let every subscriber drain (up to 15 s), and count
+ * what arrived against `receivers` copies of each publication. `all` is the subscribers' totals.
+ */
+export async function fanoutOutcome(w: Window, pub: Child, subs: Child[], receivers: number): Promise<{ figures: Figures; all: Counters }> {
+  const [pubFinal] = await haltAll([pub]);
+  const published = pubFinal!.counters.published ?? 0;
+  const expected = published * receivers;
+  const delivered = await drain(subs, expected, 'events', 15_000);
+  const all = await totals(subs);
+  return {
+    all,
+    figures: {
       subscribers: all.subscribed ?? 0,
-      eventsPerSecond: round(rate(events, w.seconds), 0),
+      eventsPerSecond: round(rate(w.counters.events ?? 0, w.seconds), 0),
       publicationsPerSecond: round(rate(w.counters.published ?? 0, w.seconds), 1),
       p50Ms: round(w.hist.percentile(50), 3),
       p99Ms: round(w.hist.percentile(99), 3),
       maxMs: round(w.hist.percentile(100), 3),
       published,
-      expectedEvents: published * n,
+      expectedEvents: expected,
       deliveredEvents: delivered,
-      lostEvents: Math.max(0, published * n - delivered),
-      subscribersClosed: all.closed ?? 0,
-      ...windowFigures(w, events),
-    };
-  });
+      lostEvents: Math.max(0, expected - delivered),
+      duplicates: Math.max(0, delivered - expected),
+    },
+  };
 }
 
 async function fanout(ctx: Context): Promise<ScenarioReport> {
