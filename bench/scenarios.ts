@@ -10,7 +10,8 @@ import {
 import type { Child } from './lib/ipc.js';
 import type { TargetCheck } from './lib/report.js';
 import { ephemeralPortCount, sampleProcess } from './lib/proc.js';
-import { rate, type Counters } from './lib/stats.js';
+import { rate, ratio, type Counters } from './lib/stats.js';
+import { formatNumber, formatRatio } from './lib/table.js';
 import type { WireFormat } from './lib/wire.js';
 import { hostile } from './hostile.js';
 
@@ -198,17 +199,26 @@ async function relayBaseline(ctx: Context): Promise<Record<string, Figures>> {
   };
 }
 
+/** The relay baselines plus the minimal WAMP dealer (bench/minimal-dealer-child.ts) in `format`. */
+async function rpcBaselines(ctx: Context, format: WireFormat): Promise<Record<string, Figures>> {
+  const baseline = await relayBaseline(ctx);
+  log(`  baseline: minimal WAMP dealer (${format})`);
+  baseline.minimalDealer = await rpcOnce(ctx, 'minimal-dealer', format, ctx.options.baselineSeconds);
+  return baseline;
+}
+
 async function rpc(ctx: Context, format: WireFormat): Promise<ScenarioReport> {
   const { callers, window, seconds } = ctx.options;
   const report: ScenarioReport = {
     scenario: `rpc ${format}`,
     setup: `${callers} callers x ${window} calls in flight, 1 callee, ${format}, small payload`,
-    baseline: await relayBaseline(ctx), metrics: [], notes: [], profiles: [],
+    baseline: await rpcBaselines(ctx, format), metrics: [], notes: [], profiles: [],
   };
   await againstBoth(ctx, report, `rpc ${format}`, (kind) => rpcOnce(ctx, kind, format, seconds),
     format !== 'json' ? 'fox-wamp serves wamp.2.json only' : undefined);
   if (ctx.options.repeat > 1) await repeatRounds(ctx, report, format);
   const b = report.baseline;
+  report.notes.push(minimalDealerNote(b, report.switchyard));
   report.metrics = [
     { name: 'calls/s', kind: 'rate', switchyard: num(report.switchyard, 'callsPerSecond'), fox: num(report.fox, 'callsPerSecond'), baseline: num(b.relay, 'callsPerSecond'), baselineCorked: num(b.relayCorked, 'callsPerSecond') },
     { name: 'p50 ms', kind: 'latency', switchyard: num(report.switchyard, 'p50Ms'), fox: num(report.fox, 'p50Ms') },
@@ -228,7 +238,7 @@ async function repeatRounds(ctx: Context, report: ScenarioReport, format: WireFo
   const rounds = [{ baseline: report.baseline, switchyard: report.switchyard! }];
   for (let r = 1; r < ctx.options.repeat; r++) {
     log(`  round ${r + 1} of ${ctx.options.repeat}`);
-    const baseline = await relayBaseline(ctx);
+    const baseline = await rpcBaselines(ctx, format);
     rounds.push({ baseline, switchyard: await rpcOnce(ctx, 'switchyard', format, ctx.options.seconds) });
   }
   const corkedRatio = (round: (typeof rounds)[number]) =>
@@ -239,6 +249,19 @@ async function repeatRounds(ctx: Context, report: ScenarioReport, format: WireFo
   report.switchyard = median.switchyard;
   report.rounds = rounds;
   report.notes.push(`calls/s ÷ corked relay in ${rounds.length} rounds: ${ratios.map((v) => v.toFixed(2)).join(', ')} (median round reported)`);
+}
+
+/**
+ * The minimal dealer against the corked relay (what WAMP's least work costs on this stack) and
+ * Switchyard against the minimal dealer (what the rest of a production router costs), same round.
+ */
+export function minimalDealerNote(baseline: Record<string, Figures>, switchyard: Figures | undefined): string {
+  const calls = (f: Figures | undefined) => num(f, 'callsPerSecond');
+  const micros = (f: Figures | undefined) => formatNumber((num(f, 'routerCpuSecondsPer1k') ?? NaN) * 1000);
+  const minimal = baseline.minimalDealer;
+  return `minimal WAMP dealer (same round): ${formatNumber(calls(minimal))} calls/s = ${formatRatio(ratio(calls(minimal), calls(baseline.relayCorked)))} corked relay, `
+    + `${micros(minimal)} µs router CPU per call (corked relay ${micros(baseline.relayCorked)}, Switchyard ${micros(switchyard)}); `
+    + `Switchyard = ${formatRatio(ratio(calls(switchyard), calls(minimal)))} minimal dealer`;
 }
 
 // ---------------------------------------------------------------- pubsub

@@ -15,7 +15,7 @@ export const DIST_BENCH = join(ROOT, 'dist', 'bench');
 export const PEERS_DIR = join(ROOT, 'bench', '.peers');
 export const PROFILE_DIR = join(ROOT, 'bench', '.profiles');
 
-export type TargetKind = 'switchyard' | 'fox-wamp' | 'relay' | 'relay-corked';
+export type TargetKind = 'switchyard' | 'fox-wamp' | 'relay' | 'relay-corked' | 'minimal-dealer';
 
 export interface Target {
   kind: TargetKind;
@@ -48,6 +48,8 @@ export async function startTarget(kind: TargetKind, options: StartTargetOptions 
     child = spawnChild(kind, join(DIST_BENCH, 'router-child.js'), { nodeArgs: ['--expose-gc', ...(options.routerNodeArgs ?? [])], raiseFdLimit: true, cpus: options.cpus });
   } else if (kind === 'fox-wamp') {
     child = spawnChild(kind, join(DIST_BENCH, 'fox-child.js'), { nodeArgs: ['--expose-gc'], args: [PEERS_DIR], raiseFdLimit: true });
+  } else if (kind === 'minimal-dealer') {
+    child = spawnChild(kind, join(DIST_BENCH, 'minimal-dealer-child.js'), { nodeArgs: ['--expose-gc'], raiseFdLimit: true });
   } else {
     child = spawnChild(kind, join(DIST_BENCH, 'relay-child.js'), { nodeArgs: ['--expose-gc'], args: kind === 'relay-corked' ? ['--cork'] : [], raiseFdLimit: true });
   }
