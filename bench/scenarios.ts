@@ -75,13 +75,16 @@ export interface Context {
 const CRA_KEY = deriveKey(CRA_USER.secret, CRA_USER.salt, CRA_USER.iterations, CRA_USER.keylen);
 
 export function routerNodeArgs(ctx: Context, label: string): string[] {
-  const args: string[] = [];
-  if (ctx.options.profile) {
-    args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=switchyard-${label}-${ctx.stamp}.cpuprofile`);
-  }
+  const args = profileArgs(ctx, 'switchyard', label);
   const extra = process.env.BENCH_ROUTER_NODE_ARGS?.trim();
   if (extra) args.push(...extra.split(/\s+/));
   return args;
+}
+
+/** With `--profile`: the node flags that write `<target>-<label>-<stamp>.cpuprofile` to the profile directory. */
+function profileArgs(ctx: Context, target: TargetKind, label: string): string[] {
+  if (!ctx.options.profile) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${target}-${label}-${ctx.stamp}.cpuprofile`];
 }
 
 /** A numeric figure, or undefined when the run did not produce it. */
@@ -123,14 +126,16 @@ interface Run<T> {
 
 /** Start a target, run `body` with it, always stop everything. */
 async function withTarget<T>(ctx: Context, kind: TargetKind, label: string, body: (target: Target, run: Run<T>) => Promise<T>): Promise<T> {
-  const target = await startTarget(kind, { routerNodeArgs: kind === 'switchyard' ? routerNodeArgs(ctx, label) : [] });
+  // The minimal dealer is profiled too, to compare where its time goes with Switchyard's.
+  const nodeArgs = kind === 'switchyard' ? routerNodeArgs(ctx, label) : kind === 'minimal-dealer' ? profileArgs(ctx, kind, label) : [];
+  const target = await startTarget(kind, { routerNodeArgs: nodeArgs });
   const run: Run<T> = { target, workers: [] };
   try {
     return await body(target, run);
   } finally {
     // Target first: its side closes the sockets, so TIME_WAIT lands on its (per-run) port
     // instead of on thousands of client ephemeral ports the next scenario needs.
-    await target.child.stop(kind === 'switchyard' && ctx.options.profile ? 20_000 : 3000);
+    await target.child.stop(nodeArgs.length > 0 ? 20_000 : 3000);
     await stopAll(run.workers);
   }
 }

@@ -34,7 +34,7 @@ export function log(message: string): void {
 }
 
 export interface StartTargetOptions {
-  /** Extra node flags for the Switchyard router child (e.g. --cpu-prof). */
+  /** Extra node flags for the Switchyard router or minimal dealer child (e.g. --cpu-prof). */
   routerNodeArgs?: string[];
   /** Passed to the child's `start` (router-child: `{ cluster }` for a cluster node). */
   start?: unknown;
@@ -49,7 +49,7 @@ export async function startTarget(kind: TargetKind, options: StartTargetOptions 
   } else if (kind === 'fox-wamp') {
     child = spawnChild(kind, join(DIST_BENCH, 'fox-child.js'), { nodeArgs: ['--expose-gc'], args: [PEERS_DIR], raiseFdLimit: true });
   } else if (kind === 'minimal-dealer') {
-    child = spawnChild(kind, join(DIST_BENCH, 'minimal-dealer-child.js'), { nodeArgs: ['--expose-gc'], raiseFdLimit: true });
+    child = spawnChild(kind, join(DIST_BENCH, 'minimal-dealer-child.js'), { nodeArgs: ['--expose-gc', ...(options.routerNodeArgs ?? [])], raiseFdLimit: true });
   } else {
     child = spawnChild(kind, join(DIST_BENCH, 'relay-child.js'), { nodeArgs: ['--expose-gc'], args: kind === 'relay-corked' ? ['--cork'] : [], raiseFdLimit: true });
   }
