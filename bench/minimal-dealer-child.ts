@@ -1,16 +1,19 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
+import { Outbox, WEBSOCKET_BINARY, WEBSOCKET_TEXT } from '../router/transport/outbox.js';
 import { serve } from './lib/ipc.js';
-import { CODECS, sendCorked, type Codec } from './lib/wire.js';
+import { CODECS, type Codec } from './lib/wire.js';
 
 /**
  * The second rpc baseline (issue 16): the least work a WAMP dealer can do per call, on the same
  * libraries as Switchyard (ws, JSON.parse / msgpackr) and written the plain way. Every frame is
  * decoded in full, because a dealer must read the type, request ID and procedure and must not
  * pass on a frame it has not checked; a CALL finds its callee in a map and is remembered under
- * its INVOCATION request ID until the YIELD, and INVOCATION and RESULT are encoded whole and sent
- * corked to the end of the tick, as the corked relay sends. Nothing else: no authentication, no
+ * its INVOCATION request ID until the YIELD, and INVOCATION and RESULT are encoded whole. Frames
+ * leave the way Switchyard's do (router/transport/outbox.ts: framed here, one buffer per socket at
+ * the end of the tick), the cheapest way to write them, so that the comparison with Switchyard is
+ * about the WAMP work alone. Nothing else: no authentication, no
  * permissions, no URI or option checks, no limits, no metrics, no cancel or timeout, no errors
  * beyond "no callee". Its calls/s ÷ the corked relay's round trips/s is what WAMP's own minimum
  * costs on this stack; Switchyard's calls/s ÷ its calls/s is what everything a production router
@@ -38,14 +41,31 @@ interface Peer {
   /** INVOCATION request IDs toward this peer as a callee, and the calls they belong to. */
   nextInvocation: number;
   invocations: Map<number, PendingCall>;
+  /** What this peer is sent during the current tick. */
+  outbox: Outbox;
 }
 
 const registrations = new Map<string, Registration>();
 let nextSessionId = 1;
 let nextRegistrationId = 1;
 
+/** Peers with frames waiting for the end of the tick. */
+const waiting = new Set<Peer>();
+
 function send(peer: Peer, message: unknown[]): void {
-  sendCorked(peer.ws, peer.codec.encode(message), peer.codec.binary);
+  peer.outbox.push(peer.codec.encode(message));
+  if (waiting.size === 0) process.nextTick(flush);
+  waiting.add(peer);
+}
+
+function flush(): void {
+  for (const peer of waiting) {
+    const chunks = peer.outbox.take();
+    if (peer.ws.readyState !== peer.ws.OPEN) continue;
+    const socket = (peer.ws as unknown as { _socket: Socket })._socket;
+    for (const chunk of chunks) socket.write(chunk);
+  }
+  waiting.clear();
 }
 
 /** CALL [48, request, options, procedure, args?, kwargs?] → INVOCATION [68, invocation, registration, details, args?, kwargs?]. */
@@ -88,7 +108,7 @@ function received(peer: Peer, data: Buffer): void {
 
 function connected(ws: WebSocket): void {
   const codec = ws.protocol === CODECS.msgpack.protocol ? CODECS.msgpack : CODECS.json;
-  const peer: Peer = { ws, codec, nextInvocation: 1, invocations: new Map() };
+  const peer: Peer = { ws, codec, nextInvocation: 1, invocations: new Map(), outbox: new Outbox(codec.binary ? WEBSOCKET_BINARY : WEBSOCKET_TEXT) };
   ws.on('message', (data: Buffer) => received(peer, data));
   ws.on('error', () => undefined);
   ws.on('close', () => {

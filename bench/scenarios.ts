@@ -254,6 +254,10 @@ async function repeatRounds(ctx: Context, report: ScenarioReport, format: WireFo
   report.switchyard = median.switchyard;
   report.rounds = rounds;
   report.notes.push(`calls/s ÷ corked relay in ${rounds.length} rounds: ${ratios.map((v) => v.toFixed(2)).join(', ')} (median round reported)`);
+  const calls = (f: Figures | undefined) => num(f, 'callsPerSecond') ?? NaN;
+  const listed = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
+  report.notes.push(`minimal dealer ÷ corked relay in the same rounds: ${listed(rounds.map((r) => calls(r.baseline.minimalDealer) / calls(r.baseline.relayCorked)))}; `
+    + `Switchyard ÷ minimal dealer: ${listed(rounds.map((r) => calls(r.switchyard) / calls(r.baseline.minimalDealer)))}`);
 }
 
 /**
