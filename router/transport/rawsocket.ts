@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { serializerByRawSocketId } from '../serializer/registry.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
-import type { ConnectionHandler } from './listener.js';
+import { SocketInfo, type ConnectionHandler } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
 import type { Framing } from './outbox.js';
 import type { GatedConnection } from './socket-gate.js';
@@ -336,9 +336,8 @@ export class RawSocketAcceptor {
 
     connection.upgraded();
     socket.write(Buffer.from([MAGIC, (this.lengthExponent << 4) | serializerId, 0, 0]));
-    const info: TransportInfo = {
-      type: 'rawsocket', remoteAddress, peer: `${remoteAddress}:${peer.port ?? 0}`, protocol: serializer.name,
-    };
+    // The `host:port` string is built when something asks for it, as for WebSocket (listener.ts).
+    const info = new SocketInfo('rawsocket', remoteAddress, serializer.name, peer.port ?? 0);
     const transport = new RawSocketTransport(socket, serializer, info, this.limits, 2 ** (9 + clientExponent), this.maxInboundBytes);
     this.transports.add(transport);
     transport.sink = this.handler.accept(transport, slot);
