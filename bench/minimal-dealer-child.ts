@@ -7,17 +7,16 @@ import { CODECS, type Codec } from './lib/wire.js';
 
 /**
  * The second rpc baseline (issue 16): the least work a WAMP dealer can do per call, on the same
- * libraries as Switchyard (ws, JSON.parse / msgpackr) and written the plain way. Every frame is
- * decoded in full, because a dealer must read the type, request ID and procedure and must not
- * pass on a frame it has not checked; a CALL finds its callee in a map and is remembered under
- * its INVOCATION request ID until the YIELD, and INVOCATION and RESULT are encoded whole. Frames
- * leave the way Switchyard's do (router/transport/outbox.ts: framed here, one buffer per socket at
- * the end of the tick), the cheapest way to write them, so that the comparison with Switchyard is
- * about the WAMP work alone. Nothing else: no authentication, no
- * permissions, no URI or option checks, no limits, no metrics, no cancel or timeout, no errors
- * beyond "no callee". Its calls/s ÷ the corked relay's round trips/s is what WAMP's own minimum
- * costs on this stack; Switchyard's calls/s ÷ its calls/s is what everything a production router
- * adds to that costs.
+ * libraries as Switchyard (ws, JSON.parse / msgpackr). Every frame is decoded in full, because a
+ * dealer must read the type, request ID and procedure and must not pass on a frame it has not
+ * checked; a CALL finds its callee in a map and is remembered under its INVOCATION request ID
+ * until the YIELD; INVOCATION and RESULT are encoded whole. Frames leave the way Switchyard's do
+ * (router/transport/outbox.ts: framed here, one buffer per socket at the end of the tick), the
+ * cheapest way to write them here, so that the comparison with Switchyard is about the WAMP work
+ * alone. Nothing else: no authentication, no permissions, no URI or option checks, no limits, no
+ * metrics, no cancel or timeout, no errors beyond "no callee". Its calls/s ÷ the corked relay's
+ * round trips/s is what WAMP's own minimum costs on this stack; Switchyard's calls/s ÷ its
+ * calls/s is what everything a production router adds to that costs.
  *
  * It speaks exactly what the bench's callers and responder send: HELLO, REGISTER, CALL, YIELD,
  * GOODBYE.
