@@ -20,7 +20,7 @@ import { isValidUri } from './protocol/uri.js';
 import { NO_METRICS, type SessionMetrics } from './ops/metrics.js';
 import { InboundRate, type RateSettings } from './rate-limit.js';
 import { clientFeatures, hasClientFeature, NO_FEATURES, type ClientFeatures } from './protocol/client-features.js';
-import { CloseCode, type Transport, type TransportInfo, type TransportSink } from './transport/transport.js';
+import { CloseCode, frameLength, type Transport, type TransportInfo, type TransportSink } from './transport/transport.js';
 import { timeoutList, type Expiring, type TimeoutList } from './timeouts.js';
 import type { ConnectionSlot } from './transport/connection-ledger.js';
 
@@ -664,10 +664,6 @@ const EMPTY_DICT: Dict = Object.freeze({});
 
 function sharedIfEmpty(dict: Dict | undefined): Dict {
   return dict === undefined || Object.keys(dict).length === 0 ? EMPTY_DICT : dict;
-}
-
-function frameLength(frame: Buffer | string): number {
-  return typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
 }
 
 /** Where Arguments|list starts in each message a client may send with a payload. */

@@ -1,7 +1,7 @@
 import type { Limits } from '../limits.js';
 import type { Serializer } from '../serializer/serializer.js';
 import { Outbox, type Framing } from './outbox.js';
-import type { Transport, TransportInfo } from './transport.js';
+import { frameLength, type Transport, type TransportInfo } from './transport.js';
 import { atEndOfTurn, type TurnWriter } from './write-batch.js';
 
 /**
@@ -51,7 +51,7 @@ export abstract class MonitoredTransport implements Transport, TurnWriter {
 
   send(frame: Buffer | string, byteLength?: number): void {
     if (this.closed) return;
-    const length = byteLength ?? (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
+    const length = byteLength ?? frameLength(frame);
     if (!this.admit(frame, length)) return;
     if (!this.wroteThisTurn) {
       this.wroteThisTurn = true;

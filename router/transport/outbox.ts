@@ -1,3 +1,6 @@
+import type { Writable } from 'node:stream';
+import { frameLength } from './transport.js';
+
 /**
  * The frames one socket is given during one event-loop turn, framed by us and handed to the
  * socket as one buffer. Going through `ws.send` (or a cork/write/write/uncork per frame) costs a
@@ -37,7 +40,7 @@ export class Outbox {
   }
 
   /** Queue one payload; `length` is its byte length when the caller already knows it. */
-  push(payload: Buffer | string, length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length): void {
+  push(payload: Buffer | string, length = frameLength(payload)): void {
     this.frames.push(payload);
     this.lengths.push(length);
     const header = this.framing.headerLength(length);
@@ -72,6 +75,14 @@ export class Outbox {
     this.copied = 0;
     return chunks;
   }
+}
+
+/** Hand what take() returned to `socket`, in order: one chunk as it is, several corked into one writev. */
+export function writeChunks(socket: Writable, chunks: readonly Buffer[]): void {
+  if (chunks.length === 1) return void socket.write(chunks[0]);
+  socket.cork();
+  for (const chunk of chunks) socket.write(chunk);
+  socket.uncork();
 }
 
 /** RFC 6455 §5.2 server-to-client frame header: FIN + opcode, unmasked length. */

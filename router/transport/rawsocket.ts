@@ -8,7 +8,7 @@ import type { Serializer } from '../serializer/serializer.js';
 import { Housekeeper } from './housekeeping.js';
 import { SocketInfo, type ConnectionHandler } from './listener.js';
 import { MonitoredTransport } from './monitored.js';
-import type { Framing } from './outbox.js';
+import { writeChunks, type Framing } from './outbox.js';
 import type { GatedConnection } from './socket-gate.js';
 import type { TransportInfo, TransportSink } from './transport.js';
 
@@ -157,10 +157,7 @@ export class RawSocketTransport extends MonitoredTransport {
   }
 
   protected writeChunks(chunks: Buffer[]): void {
-    if (chunks.length === 1) return void this.socket.write(chunks[0]);
-    this.socket.cork();
-    for (const chunk of chunks) this.socket.write(chunk);
-    this.socket.uncork();
+    writeChunks(this.socket, chunks);
   }
 
   /** A PING or PONG: not a WAMP message, written at once (after what this turn queued). */

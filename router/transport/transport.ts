@@ -14,6 +14,11 @@ export interface TransportInfo {
   protocol: string;
 }
 
+/** An encoded frame's length in bytes (UTF-8 for a text frame): what `Transport.send`'s byteLength means. */
+export function frameLength(frame: Buffer | string): number {
+  return typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+}
+
 export interface Transport {
   readonly info: TransportInfo;
   readonly serializer: Serializer;

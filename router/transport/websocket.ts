@@ -12,7 +12,7 @@ import { clientAddress, SocketInfo, type ConnectionHandler, type ListeningAddres
 import { MonitoredTransport } from './monitored.js';
 import type { OriginPolicy } from './origin.js';
 import { gatedOf } from './socket-gate.js';
-import { WEBSOCKET_BINARY, WEBSOCKET_TEXT, type Framing } from './outbox.js';
+import { WEBSOCKET_BINARY, WEBSOCKET_TEXT, writeChunks, type Framing } from './outbox.js';
 import { CloseCode, type TransportInfo, type TransportSink } from './transport.js';
 
 /**
@@ -92,11 +92,7 @@ export class WebSocketTransport extends MonitoredTransport {
     // A close frame (ours or the answer to the peer's) may have gone out since the frames were
     // queued; nothing may follow it.
     if (this.socket.readyState !== OPEN) return;
-    const socket = (this.socket as unknown as { _socket: Writable })._socket;
-    if (chunks.length === 1) return void socket.write(chunks[0]);
-    socket.cork();
-    for (const chunk of chunks) socket.write(chunk);
-    socket.uncork();
+    writeChunks((this.socket as unknown as { _socket: Writable })._socket, chunks);
   }
 
   protected beginClose(code: number, reason: string): void {
