@@ -1,7 +1,8 @@
 import type { AddressInfo, Socket } from 'node:net';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
-import { Outbox, WEBSOCKET_BINARY, WEBSOCKET_TEXT } from '../router/transport/outbox.js';
+import { Outbox, WEBSOCKET_BINARY, WEBSOCKET_TEXT, writeChunks } from '../router/transport/outbox.js';
+import { atEndOfTurn, type TurnWriter } from '../router/transport/write-batch.js';
 import { serve } from './lib/ipc.js';
 import { CODECS, type Codec } from './lib/wire.js';
 
@@ -34,7 +35,7 @@ interface PendingCall {
   request: number;
 }
 
-interface Peer {
+interface Peer extends TurnWriter {
   ws: WebSocket;
   codec: Codec;
   /** INVOCATION request IDs toward this peer as a callee, and the calls they belong to. */
@@ -48,23 +49,17 @@ const registrations = new Map<string, Registration>();
 let nextSessionId = 1;
 let nextRegistrationId = 1;
 
-/** Peers with frames waiting for the end of the tick. */
-const waiting = new Set<Peer>();
-
+/** Queued for the end of the tick, as Switchyard's transports queue (router/transport/write-batch.ts). */
 function send(peer: Peer, message: unknown[]): void {
-  peer.outbox.push(peer.codec.encode(message));
-  if (waiting.size === 0) process.nextTick(flush);
-  waiting.add(peer);
+  const frame = peer.codec.encode(message);
+  if (peer.outbox.empty) atEndOfTurn(peer);
+  peer.outbox.push(frame);
 }
 
-function flush(): void {
-  for (const peer of waiting) {
-    const chunks = peer.outbox.take();
-    if (peer.ws.readyState !== peer.ws.OPEN) continue;
-    const socket = (peer.ws as unknown as { _socket: Socket })._socket;
-    for (const chunk of chunks) socket.write(chunk);
-  }
-  waiting.clear();
+/** The end of the tick: what `peer` was sent goes to its socket as one buffer. */
+function flush(peer: Peer): void {
+  const chunks = peer.outbox.take();
+  if (peer.ws.readyState === peer.ws.OPEN) writeChunks((peer.ws as unknown as { _socket: Socket })._socket, chunks);
 }
 
 /** CALL [48, request, options, procedure, args?, kwargs?] → INVOCATION [68, invocation, registration, details, args?, kwargs?]. */
@@ -107,7 +102,10 @@ function received(peer: Peer, data: Buffer): void {
 
 function connected(ws: WebSocket): void {
   const codec = ws.protocol === CODECS.msgpack.protocol ? CODECS.msgpack : CODECS.json;
-  const peer: Peer = { ws, codec, nextInvocation: 1, invocations: new Map(), outbox: new Outbox(codec.binary ? WEBSOCKET_BINARY : WEBSOCKET_TEXT) };
+  const peer: Peer = {
+    ws, codec, nextInvocation: 1, invocations: new Map(), outbox: new Outbox(codec.binary ? WEBSOCKET_BINARY : WEBSOCKET_TEXT),
+    endOfTurn: () => flush(peer),
+  };
   ws.on('message', (data: Buffer) => received(peer, data));
   ws.on('error', () => undefined);
   ws.on('close', () => {

@@ -246,16 +246,14 @@ async function repeatRounds(ctx: Context, report: ScenarioReport, format: WireFo
     const baseline = await rpcBaselines(ctx, format);
     rounds.push({ baseline, switchyard: await rpcOnce(ctx, 'switchyard', format, ctx.options.seconds) });
   }
-  const corkedRatio = (round: (typeof rounds)[number]) =>
-    (num(round.switchyard, 'callsPerSecond') ?? NaN) / (num(round.baseline.relayCorked, 'callsPerSecond') ?? NaN);
-  const ratios = rounds.map(corkedRatio);
+  const calls = (f: Figures | undefined) => num(f, 'callsPerSecond') ?? NaN;
+  const listed = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
+  const corkedRatio = (round: (typeof rounds)[number]) => calls(round.switchyard) / calls(round.baseline.relayCorked);
   const median = [...rounds].sort((a, b) => corkedRatio(a) - corkedRatio(b))[Math.floor(rounds.length / 2)]!;
   report.baseline = median.baseline;
   report.switchyard = median.switchyard;
   report.rounds = rounds;
-  report.notes.push(`calls/s ÷ corked relay in ${rounds.length} rounds: ${ratios.map((v) => v.toFixed(2)).join(', ')} (median round reported)`);
-  const calls = (f: Figures | undefined) => num(f, 'callsPerSecond') ?? NaN;
-  const listed = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
+  report.notes.push(`calls/s ÷ corked relay in ${rounds.length} rounds: ${listed(rounds.map(corkedRatio))} (median round reported)`);
   report.notes.push(`minimal dealer ÷ corked relay in the same rounds: ${listed(rounds.map((r) => calls(r.baseline.minimalDealer) / calls(r.baseline.relayCorked)))}; `
     + `Switchyard ÷ minimal dealer: ${listed(rounds.map((r) => calls(r.switchyard) / calls(r.baseline.minimalDealer)))}`);
 }
